@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from maintenance_mode import state
+from maintenance_mode.forms import MaintenanceSettingsForm
+from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+
+if TYPE_CHECKING:
+    SettingsAdmin = admin.ModelAdmin[MaintenanceSettings]
+    EventAdmin = admin.ModelAdmin[MaintenanceEvent]
+else:  # the generic admin exists only for the type checker
+    SettingsAdmin = EventAdmin = admin.ModelAdmin
+
+
+@admin.register(MaintenanceSettings)
+class MaintenanceSettingsAdmin(SettingsAdmin):
+    """The one row: no list, no add, no delete; "Enable maintenance" comes first."""
+
+    form = MaintenanceSettingsForm
+    change_form_template = "admin/maintenance_mode/maintenancesettings/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("enabled",)}),
+        (
+            _("Schedule"),
+            {
+                "fields": ("starts_at", "ends_at"),
+                "description": _("Both optional, in the site’s time zone. Leave empty to start now and end by hand."),
+            },
+        ),
+        (_("What visitors see"), {"fields": ("message", "image_url", "icon", "button_text", "bypass_url")}),
+        (_("Who still gets in"), {"fields": ("allowed_ips", "bypass_secret")}),
+    )
+    save_on_top = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: MaintenanceSettings | None = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # Django's own 403
+        row = MaintenanceSettings.load()
+        return HttpResponseRedirect(reverse("admin:maintenance_mode_maintenancesettings_change", args=[row.pk]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if self.has_view_or_change_permission(request):
+            row = MaintenanceSettings.load()
+            snapshot = state.Snapshot.from_instance(row)
+            extra_context = {
+                **(extra_context or {}),
+                "maintenance_snapshot": snapshot,
+                "maintenance_state": _state_label(snapshot),
+                "bypass_link": request.build_absolute_uri("/" + row.bypass_secret) if row.bypass_secret else "",
+                "suggested_secret": secrets.token_urlsafe(18),
+                "history_url": reverse("admin:maintenance_mode_maintenanceevent_changelist"),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: MaintenanceSettings, form: ModelForm[Any], change: bool) -> None:
+        obj.save(actor=request.user.get_username(), source=MaintenanceEvent.Source.ADMIN)
+
+    def response_change(self, request: HttpRequest, obj: MaintenanceSettings) -> HttpResponse:
+        # Stay on the form: the singleton has no list to go back to.
+        response = super().response_change(request, obj)
+        if "_continue" not in request.POST and "_saveasnew" not in request.POST:
+            return HttpResponseRedirect(request.path)
+        return response
+
+
+def _state_label(snapshot: state.Snapshot) -> str:
+    import time
+
+    now = time.time()
+    if snapshot.is_active(now):
+        return "on"
+    if snapshot.is_upcoming(now):
+        return "scheduled"
+    return "off"
+
+
+@admin.register(MaintenanceEvent)
+class MaintenanceEventAdmin(EventAdmin):
+    """The history: read-only, newest first."""
+
+    list_display = ("created_at", "source", "actor", "summary")
+    list_filter = ("source",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "source", "actor", "summary")
+    fields = readonly_fields
+
+    @admin.display(description=_("changes"))
+    def summary(self, obj: MaintenanceEvent) -> str:
+        parts = []
+        for field, (old, new) in obj.changes.items():
+            label = MaintenanceSettings._meta.get_field(field).verbose_name
+            parts.append(f"{label}: {_short(old)} → {_short(new)}")
+        return "; ".join(parts)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+def _short(value: object) -> str:
+    if value in ("", None):
+        return "—"
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:59] + "…"

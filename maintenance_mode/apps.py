@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+from django.utils.translation import gettext_lazy as _
+
+
+class MaintenanceModeConfig(AppConfig):
+    name = "maintenance_mode"
+    verbose_name = _("Maintenance mode")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from maintenance_mode import checks  # noqa: F401  (registers the checks)
+
+        setting_changed.connect(_settings_changed, dispatch_uid="maintenance_mode.settings_changed")
+
+
+def _settings_changed(**kwargs: Any) -> None:
+    """Forget everything derived from settings, so ``override_settings`` works."""
+    from maintenance_mode import page, rules, state
+
+    rules.rules.cache_clear()
+    page.clear_caches()
+    state.store.reset()

@@ -1,0 +1,175 @@
+"""System checks: misconfiguration is reported at startup, with a hint."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import InvalidCacheBackendError, caches
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ValidationError
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+
+from maintenance_mode import validators
+from maintenance_mode.conf import PREFIX, conf
+from maintenance_mode.rules import admin_predicate
+
+MIDDLEWARE = "maintenance_mode.middleware.MaintenanceModeMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+MESSAGE_MIDDLEWARE = "django.contrib.messages.middleware.MessageMiddleware"
+
+
+def _error(id_: int, msg: str, hint: str) -> Error:
+    return Error(msg, hint=hint, id=f"maintenance_mode.E{id_:03d}")
+
+
+def _warning(id_: int, msg: str, hint: str) -> Warning:
+    return Warning(msg, hint=hint, id=f"maintenance_mode.W{id_:03d}")
+
+
+@register(Tags.compatibility)
+def check_middleware(**kwargs: Any) -> list[CheckMessage]:
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE not in middleware:
+        return [
+            _error(1, f"{MIDDLEWARE} is not in MIDDLEWARE.", f"Add it to MIDDLEWARE after {AUTH_MIDDLEWARE}.")
+        ]
+    position = middleware.index(MIDDLEWARE)
+    if AUTH_MIDDLEWARE not in middleware[:position]:
+        return [
+            _error(
+                2,
+                f"{MIDDLEWARE} must come after {AUTH_MIDDLEWARE}.",
+                "It needs request.user to let administrators in and to log other users out.",
+            )
+        ]
+    if MESSAGE_MIDDLEWARE in middleware[position:]:
+        return [
+            _warning(
+                1,
+                f"{MIDDLEWARE} comes before {MESSAGE_MIDDLEWARE}.",
+                "Move it after MessageMiddleware so that pages served during maintenance keep their messages.",
+            )
+        ]
+    return []
+
+
+def _is_string_list(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
+
+
+@register(Tags.compatibility)
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    errors += _check_globs("EXEMPT_PATHS", conf.EXEMPT_PATHS, 3)
+    errors += _check_globs("JSON_PATHS", conf.JSON_PATHS, 4)
+    errors += _check_networks()
+    errors += _check_types()
+    errors += _check_admin_check()
+    errors += _check_cache()
+    return errors
+
+
+def _check_globs(name: str, patterns: Sequence[str], id_: int) -> list[CheckMessage]:
+    if not _is_string_list(patterns):
+        return [_error(id_, f"{PREFIX}{name} must be a list of strings.", 'For example: ["/health", "/api/*"].')]
+    problems = [(pattern, validators.glob_error(pattern)) for pattern in patterns]
+    return [
+        _error(id_, f"{PREFIX}{name} has a bad pattern {pattern!r}: {why}.", 'Use globs like "/health" or "/api/*".')
+        for pattern, why in problems
+        if why
+    ]
+
+
+def _check_networks() -> list[CheckMessage]:
+    value = conf.ALLOWED_IPS
+    if not _is_string_list(value):
+        return [
+            _error(5, f"{PREFIX}ALLOWED_IPS must be a list of strings.", 'For example: ["203.0.113.7", "10.0.0.0/8"].')
+        ]
+    errors: list[CheckMessage] = []
+    for entry in value:
+        try:
+            validators.parse_network(entry)
+        except ValidationError:
+            errors.append(
+                _error(
+                    5,
+                    f"{PREFIX}ALLOWED_IPS has {entry!r}, which is not an IP address or a CIDR network.",
+                    'Use addresses or networks such as "203.0.113.7", "10.0.0.0/8" or "2001:db8::/32".',
+                )
+            )
+    return errors
+
+
+def _check_types() -> list[CheckMessage]:
+    def number(value: object, minimum: float) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= minimum
+
+    expectations: list[tuple[str, Callable[[object], bool], str]] = [
+        ("STATE_TTL", lambda v: number(v, 0), "a number of seconds, 0 or more (e.g. 1.0)"),
+        ("CACHE_TIMEOUT", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number of seconds"),
+        ("ERROR_LOG_INTERVAL", lambda v: number(v, 0), "a number of seconds, 0 or more"),
+        ("BYPASS_COOKIE_AGE", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number of seconds"),
+        ("BANNER_LEAD_TIME", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number of seconds"),
+        ("PROXY_COUNT", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number, 0 when no proxy"),
+        ("RETRY_AFTER", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0), "None or a positive whole number of seconds"),
+        ("FORCE", lambda v: v is None or isinstance(v, bool), "None, True or False"),
+        ("FAIL_CLOSED", lambda v: isinstance(v, bool), "True or False"),
+        ("EXEMPT_ADMIN", lambda v: isinstance(v, bool), "True or False"),
+        ("LOGOUT_USERS", lambda v: isinstance(v, bool), "True or False"),
+        ("SHOW_INDICATOR", lambda v: isinstance(v, bool), "True or False"),
+        ("IP_HEADERS", lambda v: _is_string_list(v) and len(v) > 0, 'a non-empty list of request.META keys, e.g. ["REMOTE_ADDR"]'),
+        ("TRUSTED_PROXIES", _is_string_list, "a list of proxy IP prefixes"),
+        ("BYPASS_COOKIE_NAME", lambda v: isinstance(v, str) and v.isidentifier(), "a cookie name made of letters, digits and _"),
+        ("BASE_URL", lambda v: isinstance(v, str) and (not v or v.startswith(("http://", "https://"))), "an http(s):// address or an empty string"),
+        ("ICON_STYLESHEET", lambda v: isinstance(v, str), "a URL string, or an empty string"),
+    ]
+    errors: list[CheckMessage] = []
+    for name, ok, expected in expectations:
+        value = getattr(conf, name)
+        if not ok(value):
+            errors.append(_error(6, f"{PREFIX}{name} is {value!r}.", f"It must be {expected}."))
+    if conf.IP_HEADERS != ("REMOTE_ADDR",) and not (conf.PROXY_COUNT or conf.TRUSTED_PROXIES):
+        errors.append(
+            _warning(
+                2,
+                f"{PREFIX}IP_HEADERS trusts {list(conf.IP_HEADERS)} with no proxy declared.",
+                f"Anyone can forge those headers: set {PREFIX}PROXY_COUNT or {PREFIX}TRUSTED_PROXIES.",
+            )
+        )
+    try:
+        get_template(conf.TEMPLATE)
+    except TemplateDoesNotExist:
+        errors.append(_error(7, f"The template {conf.TEMPLATE!r} does not exist.", f"Check {PREFIX}TEMPLATE."))
+    return errors
+
+
+def _check_admin_check() -> list[CheckMessage]:
+    spec = conf.ADMIN_CHECK
+    hint = '"staff", "superuser", "perm:app_label.codename" or the dotted path of a callable(user) -> bool.'
+    if not isinstance(spec, str) or not spec:
+        return [_error(8, f"{PREFIX}ADMIN_CHECK is {spec!r}.", f"Use {hint}")]
+    try:
+        predicate = admin_predicate(spec)
+    except ImportError as error:
+        return [_error(8, f"{PREFIX}ADMIN_CHECK {spec!r} cannot be imported: {error}.", f"Use {hint}")]
+    if not callable(predicate):
+        return [_error(8, f"{PREFIX}ADMIN_CHECK {spec!r} is not callable.", f"Use {hint}")]
+    return []
+
+
+def _check_cache() -> list[CheckMessage]:
+    alias = conf.CACHE_ALIAS
+    if alias is None:
+        return []
+    try:
+        caches[alias]
+    except InvalidCacheBackendError:
+        return [
+            _error(9, f"{PREFIX}CACHE_ALIAS {alias!r} is not in CACHES.", "Name a configured cache, or None for no cache.")
+        ]
+    return []

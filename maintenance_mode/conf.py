@@ -1,0 +1,145 @@
+"""Every ``MAINTENANCE_MODE_*`` setting, read lazily at call time.
+
+Nothing here is read at import time and no default is written onto
+``django.conf.settings``, so ``override_settings`` works everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings as django_settings
+
+PREFIX = "MAINTENANCE_MODE_"
+
+
+def _get(name: str, default: Any) -> Any:
+    return getattr(django_settings, PREFIX + name, default)
+
+
+class Settings:
+    """Typed access to the app's settings; see the README for each one."""
+
+    @property
+    def EXEMPT_PATHS(self) -> Sequence[str]:
+        """Glob patterns of paths always served, e.g. ``/health`` or ``/api/webhooks/*``."""
+        return _get("EXEMPT_PATHS", ())  # type: ignore[no-any-return]
+
+    @property
+    def JSON_PATHS(self) -> Sequence[str]:
+        """Glob patterns of paths answered with JSON during maintenance, e.g. ``/api/*``."""
+        return _get("JSON_PATHS", ())  # type: ignore[no-any-return]
+
+    @property
+    def EXEMPT_ADMIN(self) -> bool:
+        """Keep the Django admin reachable so administrators can log in."""
+        return _get("EXEMPT_ADMIN", True)  # type: ignore[no-any-return]
+
+    @property
+    def ALLOWED_IPS(self) -> Sequence[str]:
+        """Addresses and CIDR networks (IPv4 and IPv6) that see the live site."""
+        return _get("ALLOWED_IPS", ())  # type: ignore[no-any-return]
+
+    @property
+    def IP_HEADERS(self) -> Sequence[str]:
+        """``request.META`` keys that may carry the client IP, in order of trust.
+
+        Only ``REMOTE_ADDR`` by default: a forged ``X-Forwarded-For`` grants nothing
+        unless the deployment declares its proxies.
+        """
+        return _get("IP_HEADERS", ("REMOTE_ADDR",))  # type: ignore[no-any-return]
+
+    @property
+    def PROXY_COUNT(self) -> int:
+        """How many reverse proxies stand in front of Django (for ``X-Forwarded-For``)."""
+        return _get("PROXY_COUNT", 0)  # type: ignore[no-any-return]
+
+    @property
+    def TRUSTED_PROXIES(self) -> Sequence[str]:
+        """IP prefixes of the proxies allowed to set ``X-Forwarded-For``."""
+        return _get("TRUSTED_PROXIES", ())  # type: ignore[no-any-return]
+
+    @property
+    def ADMIN_CHECK(self) -> str:
+        """Who sees the live site: ``staff``, ``superuser``, ``perm:app.codename``
+        or the dotted path of a ``callable(user) -> bool``."""
+        return _get("ADMIN_CHECK", "staff")  # type: ignore[no-any-return]
+
+    @property
+    def LOGOUT_USERS(self) -> bool:
+        """Flush the session of logged-in users who are not administrators."""
+        return _get("LOGOUT_USERS", True)  # type: ignore[no-any-return]
+
+    @property
+    def SHOW_INDICATOR(self) -> bool:
+        """Show administrators a small "Maintenance mode is on" badge."""
+        return _get("SHOW_INDICATOR", True)  # type: ignore[no-any-return]
+
+    @property
+    def TEMPLATE(self) -> str:
+        return _get("TEMPLATE", "maintenance_mode/maintenance.html")  # type: ignore[no-any-return]
+
+    @property
+    def ICON_STYLESHEET(self) -> str:
+        """URL of the icon font stylesheet the page loads (e.g. Font Awesome); empty: none."""
+        return _get("ICON_STYLESHEET", "")  # type: ignore[no-any-return]
+
+    @property
+    def RETRY_AFTER(self) -> int | None:
+        """Seconds for ``Retry-After`` when no end time is set; ``None``: no header."""
+        return _get("RETRY_AFTER", None)  # type: ignore[no-any-return]
+
+    @property
+    def BYPASS_COOKIE_NAME(self) -> str:
+        return _get("BYPASS_COOKIE_NAME", "maintenance_bypass")  # type: ignore[no-any-return]
+
+    @property
+    def BYPASS_COOKIE_AGE(self) -> int:
+        """Lifetime of the secret bypass cookie, in seconds (12 hours by default)."""
+        return _get("BYPASS_COOKIE_AGE", 12 * 60 * 60)  # type: ignore[no-any-return]
+
+    @property
+    def BASE_URL(self) -> str:
+        """Site address the command prints the bypass link with, e.g. ``https://shop.example``."""
+        return _get("BASE_URL", "")  # type: ignore[no-any-return]
+
+    @property
+    def STATE_TTL(self) -> float:
+        """Seconds a process trusts its in-memory snapshot before it looks again."""
+        return _get("STATE_TTL", 1.0)  # type: ignore[no-any-return]
+
+    @property
+    def CACHE_ALIAS(self) -> str | None:
+        """Shared cache that carries the state between servers; ``None``: database only."""
+        return _get("CACHE_ALIAS", "default")  # type: ignore[no-any-return]
+
+    @property
+    def CACHE_TIMEOUT(self) -> int:
+        """Seconds the shared cache keeps the state: the bound on how late a change
+        made behind the app's back (``QuerySet.update()``, raw SQL) is seen."""
+        return _get("CACHE_TIMEOUT", 60)  # type: ignore[no-any-return]
+
+    @property
+    def FAIL_CLOSED(self) -> bool:
+        """When the state has never been readable (database down at start, table
+        missing): ``False`` serves the site, ``True`` shows the maintenance page."""
+        return _get("FAIL_CLOSED", False)  # type: ignore[no-any-return]
+
+    @property
+    def FORCE(self) -> bool | None:
+        """Emergency override that ignores the database: ``True`` on, ``False`` off."""
+        return _get("FORCE", None)  # type: ignore[no-any-return]
+
+    @property
+    def ERROR_LOG_INTERVAL(self) -> float:
+        """Seconds between two log lines about the same ongoing state-store failure."""
+        return _get("ERROR_LOG_INTERVAL", 60.0)  # type: ignore[no-any-return]
+
+    @property
+    def BANNER_LEAD_TIME(self) -> int:
+        """Seconds before a scheduled start that the advance-notice banner appears."""
+        return _get("BANNER_LEAD_TIME", 3 * 24 * 60 * 60)  # type: ignore[no-any-return]
+
+
+conf = Settings()

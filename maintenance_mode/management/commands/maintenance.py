@@ -1,0 +1,192 @@
+"""``manage.py maintenance on|off|status``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import secrets
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from maintenance_mode import schedule
+from maintenance_mode.conf import conf
+from maintenance_mode.forms import FIELDS, MaintenanceSettingsForm
+from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.state import Snapshot
+
+
+class Command(BaseCommand):
+    help = "Switch maintenance mode on or off, or show its status."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{on,off,status}")
+        on = actions.add_parser("on", help="Switch maintenance on, or update its options while it is on.")
+        on.add_argument("--message", help="What visitors read (plain text).")
+        on.add_argument("--image-url", help="Logo or illustration: https:// URL or /path.")
+        on.add_argument("--icon", help='CSS icon classes, e.g. "fas fa-tools".')
+        on.add_argument("--button-text", help="The button's label.")
+        on.add_argument("--button-url", help="Where the button points (status page, temporary site).")
+        secret = on.add_mutually_exclusive_group()
+        secret.add_argument("--secret", metavar="TOKEN", help="Opening /TOKEN gives a browser the live site.")
+        secret.add_argument("--with-secret", action="store_true", help="Like --secret, with a generated token.")
+        secret.add_argument("--no-secret", action="store_true", help="Remove the secret and revoke its links.")
+        on.add_argument(
+            "--allow",
+            action="append",
+            metavar="IP_OR_CIDR",
+            help="An address or network that sees the live site (repeatable; replaces the list).",
+        )
+        on.add_argument("--start", metavar="ISO8601", help="When maintenance begins (default: now).")
+        end = on.add_mutually_exclusive_group()
+        end.add_argument("--end", metavar="ISO8601", help="When maintenance turns itself off.")
+        end.add_argument("--for", dest="duration", metavar="DURATION", help="Like --end, from now: 90m, 2h, 1h30m.")
+        actions.add_parser("off", help="Switch maintenance off.")
+        status = actions.add_parser("status", help="Show whether maintenance is on, and its options.")
+        status.add_argument("--json", action="store_true", help="Machine-readable output.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "status":
+            self.show_status(MaintenanceSettings.load(), as_json=options["json"])
+            return
+        row = MaintenanceSettings.load()
+        if action == "on":
+            changes = self.changes_for_on(row, options)
+        else:  # "off" also ends any schedule, so a later plain "on" starts clean
+            changes = {"enabled": False, "starts_at": None, "ends_at": None}
+        row = self.apply(row, changes)
+        self.show_status(row, as_json=False)
+
+    def changes_for_on(self, row: MaintenanceSettings, options: dict[str, Any]) -> dict[str, Any]:
+        changes: dict[str, Any] = {"enabled": True}
+        for option, field in (
+            ("message", "message"),
+            ("image_url", "image_url"),
+            ("icon", "icon"),
+            ("button_text", "button_text"),
+            ("button_url", "bypass_url"),
+            ("secret", "bypass_secret"),
+        ):
+            if options[option] is not None:
+                changes[field] = options[option]
+        if options["with_secret"]:
+            changes["bypass_secret"] = row.bypass_secret or secrets.token_urlsafe(24)
+        if options["no_secret"]:
+            changes["bypass_secret"] = ""
+        if options["allow"] is not None:
+            changes["allowed_ips"] = "\n".join(options["allow"])
+        changes.update(self.schedule_changes(row, options))
+        return changes
+
+    def schedule_changes(self, row: MaintenanceSettings, options: dict[str, Any]) -> dict[str, Any]:
+        now = timezone.now()
+        changes: dict[str, Any] = {}
+        if row.ends_at is not None and row.ends_at <= now:
+            changes.update(starts_at=None, ends_at=None)  # a finished window must not swallow this "on"
+        try:
+            if options["start"] is not None:
+                changes["starts_at"] = schedule.parse_instant(options["start"])
+            if options["end"] is not None:
+                changes["ends_at"] = schedule.parse_instant(options["end"])
+            if options["duration"] is not None:
+                start = changes.get("starts_at") or now
+                changes["ends_at"] = max(start, now) + schedule.parse_duration(options["duration"])
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        end = changes.get("ends_at")
+        if end is not None and end <= now:
+            raise CommandError(f"The end ({end.isoformat()}) is in the past; nothing was changed.")
+        return changes
+
+    def apply(self, row: MaintenanceSettings, changes: dict[str, Any]) -> MaintenanceSettings:
+        """Validate with the admin's form, then save; on any error nothing changes."""
+        data = {field: getattr(row, field) for field in FIELDS}
+        data.update(changes)
+        form = MaintenanceSettingsForm(data=data, instance=row)
+        if not form.is_valid():
+            lines = [
+                f"{'' if field == '__all__' else field + ': '}{message}"
+                for field, messages in form.errors.items()
+                for message in messages
+            ]
+            raise CommandError("Nothing was changed:\n  " + "\n  ".join(lines))
+        updated = form.save(commit=False)
+        updated.save(actor=_os_user(), source=MaintenanceEvent.Source.COMMAND)
+        return updated
+
+    def show_status(self, row: MaintenanceSettings, *, as_json: bool) -> None:
+        snapshot = Snapshot.from_instance(row)
+        now = time.time()
+        active = snapshot.is_active(now) if conf.FORCE is None else conf.FORCE
+        link = _bypass_link(row.bypass_secret)
+        if as_json:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "active": active,
+                        "enabled": row.enabled,
+                        "forced": conf.FORCE,
+                        "message": row.message,
+                        "starts_at": _iso(row.starts_at),
+                        "ends_at": _iso(row.ends_at),
+                        "retry_after": snapshot.retry_after(now) if active else None,
+                        "allowed_ips": row.allowed_ips.split(),
+                        "bypass_link": link,
+                        "version": row.version,
+                        "updated_at": _iso(row.updated_at),
+                    },
+                    indent=2,
+                )
+            )
+            return
+        if active:
+            state = self.style.WARNING("ON")
+        elif snapshot.is_upcoming(now):
+            state = self.style.NOTICE("SCHEDULED")
+        else:
+            state = self.style.SUCCESS("off")
+        lines = [f"Maintenance mode: {state}"]
+        if conf.FORCE is not None:
+            lines.append(f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored)")
+        if row.starts_at:
+            lines.append(f"  starts:      {_local(row.starts_at)}")
+        if row.ends_at:
+            left = row.ends_at - timezone.now()
+            lines.append(f"  ends:        {_local(row.ends_at)}" + (f" (in {_human(left)})" if left > timedelta(0) else ""))
+        lines.append(f"  message:     {row.message or '(the default message)'}")
+        if row.allowed_ips:
+            lines.append(f"  allowed IPs: {', '.join(row.allowed_ips.split())}")
+        if link:
+            lines.append(f"  bypass link: {link}")
+        self.stdout.write("\n".join(lines))
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid, e.g. in some containers
+        return "unknown"
+
+
+def _bypass_link(secret: str) -> str:
+    if not secret:
+        return ""
+    return f"{conf.BASE_URL.rstrip('/')}/{secret}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _local(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _human(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"

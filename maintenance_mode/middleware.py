@@ -1,0 +1,204 @@
+"""The request decision and the responses.
+
+Why was a request blocked? Read :func:`decide`: it is the only place that
+answers, for the sync and the async path alike.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from ipware import get_client_ip
+
+from maintenance_mode import bypass, page, state
+from maintenance_mode.conf import conf
+from maintenance_mode.rules import Rules, rules
+from maintenance_mode.state import Snapshot
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
+AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+
+class Verdict(enum.Enum):
+    SERVE = "serve"  # maintenance is off, or the request is exempt
+    SERVE_WITH_NOTICE = "notice"  # administrators and bypass holders: live site plus indicator
+    GRANT_BYPASS = "grant"  # the secret link: set the bypass cookie and redirect
+    BLOCK = "block"  # the maintenance page (or JSON)
+    LOGOUT_AND_BLOCK = "logout"  # flush the non-administrator's session, then block
+
+
+def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
+    """The verdict for one request. Reads only the request, the snapshot and the
+    compiled rules; touching ``request.user`` may load the session, which is why
+    the async path calls this in a worker thread."""
+    if not snapshot.is_active(now):
+        return Verdict.SERVE
+    compiled = rules()
+    if bypass.is_secret_path(request.path_info, snapshot.secret):
+        return Verdict.GRANT_BYPASS
+    if _is_open_path(request, compiled):
+        return Verdict.SERVE
+    if _client_ip_allowed(request, snapshot, compiled):
+        return Verdict.SERVE
+    if bypass.cookie_is_valid(request.COOKIES.get(conf.BYPASS_COOKIE_NAME), snapshot.secret):
+        return Verdict.SERVE_WITH_NOTICE
+    user = getattr(request, "user", None)
+    logged_in = user is not None and user.is_authenticated
+    if logged_in and compiled.is_admin(user):
+        return Verdict.SERVE_WITH_NOTICE
+    if _view_is_exempt(request):
+        return Verdict.SERVE
+    if logged_in and conf.LOGOUT_USERS:
+        return Verdict.LOGOUT_AND_BLOCK
+    return Verdict.BLOCK
+
+
+def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
+    path_info = request.path_info
+    if compiled.admin_prefix and path_info.startswith(compiled.admin_prefix):
+        return True
+    if any(request.path.startswith(prefix) for prefix in compiled.open_prefixes):
+        return True
+    return compiled.exempt_paths is not None and compiled.exempt_paths.match(path_info) is not None
+
+
+def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules) -> bool:
+    networks = compiled.networks + snapshot.allowed_ips
+    if not networks:
+        return False
+    address, _routable = get_client_ip(
+        request,
+        proxy_count=conf.PROXY_COUNT or None,
+        proxy_trusted_ips=list(conf.TRUSTED_PROXIES) or None,
+        request_header_order=list(conf.IP_HEADERS),
+        strict=True,
+    )
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in networks)
+
+
+def _view_is_exempt(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    view = match.func
+    view_class = getattr(view, "view_class", None)
+    return bool(getattr(view, "maintenance_exempt", False) or getattr(view_class, "maintenance_exempt", False))
+
+
+def respond(request: HttpRequest, verdict: Verdict, snapshot: Snapshot) -> HttpResponse:
+    """The response for a request that does not reach the site."""
+    if verdict is Verdict.GRANT_BYPASS:
+        return grant_bypass(request, snapshot)
+    if verdict is Verdict.LOGOUT_AND_BLOCK:
+        logout(request)  # deletes the session from the store, not only the cookie
+    return maintenance_response(request, snapshot)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    compiled = rules()
+    if compiled.json_paths is not None and compiled.json_paths.match(request.path_info):
+        return True
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    now = time.time()
+    response: HttpResponse
+    if wants_json(request):
+        response = JsonResponse(page.json_body(snapshot, now), status=503)
+    else:
+        response = HttpResponse(page.render_page(snapshot), status=503)
+    if request.method == "HEAD":
+        response.content = b""
+    retry_after = snapshot.retry_after(now)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    add_never_cache_headers(response)  # no-store: no CDN or browser keeps the page
+    patch_vary_headers(response, ("Accept",))
+    return response
+
+
+def grant_bypass(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    target = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        conf.BYPASS_COOKIE_NAME,
+        bypass.make_cookie_value(snapshot.secret),
+        max_age=conf.BYPASS_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def add_indicator(response: HttpResponseBase) -> HttpResponseBase:
+    """Insert the "maintenance is on" badge into full HTML pages, and keep them private."""
+    patch_cache_control(response, private=True)
+    if not conf.SHOW_INDICATOR or not isinstance(response, HttpResponse):
+        return response
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return response
+    body = response.content
+    end = body.rfind(b"</body>")
+    if end == -1:
+        return response
+    badge = page.indicator_html().encode(response.charset)
+    response.content = body[:end] + badge + body[end:]
+    if response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
+    return response
+
+
+class MaintenanceModeMiddleware:
+    """Place after ``AuthenticationMiddleware`` (and ``MessageMiddleware``)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse | AsyncGetResponse) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        snapshot = state.store.current()
+        verdict = decide(request, snapshot, time.time())
+        if verdict is Verdict.SERVE:
+            return self.get_response(request)
+        if verdict is Verdict.SERVE_WITH_NOTICE:
+            return add_indicator(self.get_response(request))  # type: ignore[arg-type]
+        return respond(request, verdict, snapshot)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        get_response: AsyncGetResponse = self.get_response  # type: ignore[assignment]
+        snapshot = state.store.fresh() or await sync_to_async(state.store.refresh)()
+        now = time.time()
+        if not snapshot.is_active(now):
+            return await get_response(request)
+        verdict = await sync_to_async(decide)(request, snapshot, now)
+        if verdict is Verdict.SERVE:
+            return await get_response(request)
+        if verdict is Verdict.SERVE_WITH_NOTICE:
+            return add_indicator(await get_response(request))
+        return await sync_to_async(respond)(request, verdict, snapshot)

@@ -1,0 +1,195 @@
+"""The singleton settings row, and the history of its changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from maintenance_mode import validators
+
+if TYPE_CHECKING:
+    from maintenance_mode import state
+
+# The fields whose changes are recorded in the history, in display order.
+TRACKED_FIELDS = (
+    "enabled",
+    "starts_at",
+    "ends_at",
+    "message",
+    "image_url",
+    "icon",
+    "button_text",
+    "bypass_url",
+    "allowed_ips",
+    "bypass_secret",
+)
+
+
+class MaintenanceSettings(models.Model):
+    SINGLETON_PK: ClassVar[int] = 1
+
+    enabled = models.BooleanField(
+        _("enable maintenance"),
+        default=False,
+        help_text=_("Visitors see the maintenance page; administrators keep using the site."),
+    )
+    starts_at = models.DateTimeField(
+        _("starts at"),
+        null=True,
+        blank=True,
+        help_text=_("Optional. While enabled, maintenance begins at this time (site time zone)."),
+    )
+    ends_at = models.DateTimeField(
+        _("ends at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Optional. Maintenance turns itself off at this time; visitors see it as the expected end."
+        ),
+    )
+    message = models.TextField(
+        _("message"),
+        blank=True,
+        help_text=_("Plain text; line breaks are kept. Empty: a standard message in the visitor’s language."),
+    )
+    image_url = models.CharField(
+        _("image URL"),
+        max_length=500,
+        blank=True,
+        validators=[validators.validate_safe_url],
+        help_text=_("Logo or illustration: an https:// URL or a path on this site, e.g. /static/logo.svg."),
+    )
+    icon = models.CharField(
+        _("icon"),
+        max_length=100,
+        blank=True,
+        validators=[validators.validate_icon],
+        help_text=_("CSS icon classes, e.g. “fas fa-tools”. Empty: a built-in icon."),
+    )
+    button_text = models.CharField(
+        _("button text"),
+        max_length=100,
+        blank=True,
+        help_text=_("Empty: “More information” in the visitor’s language."),
+    )
+    bypass_url = models.CharField(
+        _("button URL"),
+        max_length=500,
+        blank=True,
+        validators=[validators.validate_safe_url],
+        help_text=_("Where the button points: a status page or a temporary site. Empty: no button."),
+    )
+    allowed_ips = models.TextField(
+        _("allowed IP addresses"),
+        blank=True,
+        validators=[validators.validate_ip_list],
+        help_text=_("One address or CIDR network per line (IPv4 or IPv6); these visitors see the live site."),
+    )
+    bypass_secret = models.CharField(
+        _("bypass secret"),
+        max_length=128,
+        blank=True,
+        validators=[validators.validate_secret],
+        help_text=_(
+            "Opening /<secret> gives that browser the live site for a while. "
+            "Changing or clearing it revokes every link handed out."
+        ),
+    )
+    version = models.PositiveBigIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("maintenance settings")
+        verbose_name_plural = _("maintenance settings")
+
+    def __str__(self) -> str:
+        return str(_("Maintenance settings"))
+
+    def clean(self) -> None:
+        super().clean()
+        if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
+            raise ValidationError({"ends_at": _("The end must come after the start.")}, code="end_before_start")
+
+    @classmethod
+    def load(cls) -> MaintenanceSettings:
+        """The row, created with its defaults the first time."""
+        row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return row
+
+    def save(self, *args: Any, actor: str = "", source: str = "api", **kwargs: Any) -> None:
+        """Save the one row, record what changed, then publish the new state.
+
+        ``actor`` and ``source`` say who changed it for the history.
+        """
+        from maintenance_mode import state
+
+        self.pk = self.SINGLETON_PK
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            previous = type(self).objects.using(using).select_for_update().filter(pk=self.pk).first()
+            self.version = (previous.version if previous else 0) + 1
+            super().save(*args, **kwargs)
+            changes = diff(previous, self)
+            if changes:
+                MaintenanceEvent.objects.using(using).create(actor=actor[:150], source=source, changes=changes)
+            before = state.Snapshot.from_instance(previous) if previous else state.Snapshot()
+            after = state.Snapshot.from_instance(self)
+            transaction.on_commit(lambda: _committed(before, after), using=using)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValidationError(_("The maintenance settings cannot be deleted; switch maintenance off instead."))
+
+
+def _committed(before: state.Snapshot, after: state.Snapshot) -> None:
+    from maintenance_mode import signals, state
+
+    state.store.publish(after)
+    signals.send_transition(before, after, source="save")
+
+
+def _mask(value: str) -> str:
+    return "••••••" if value else ""
+
+
+def _display(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def diff(previous: MaintenanceSettings | None, current: MaintenanceSettings) -> dict[str, list[object]]:
+    """``{field: [old, new]}`` for every tracked field that changed; secrets are masked."""
+    changes: dict[str, list[object]] = {}
+    for name in TRACKED_FIELDS:
+        old = getattr(previous, name) if previous else MaintenanceSettings._meta.get_field(name).get_default()
+        new = getattr(current, name)
+        if old == new:
+            continue
+        if name == "bypass_secret":  # the history must not leak a working secret
+            old, new = _mask(old), _mask(new)
+        changes[name] = [_display(old), _display(new)]
+    return changes
+
+
+class MaintenanceEvent(models.Model):
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("admin")
+        COMMAND = "command", _("command")
+        API = "api", _("Python API")
+        SCHEDULE = "schedule", _("schedule")
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.CharField(_("who"), max_length=150, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.API)
+    changes = models.JSONField(_("changes"), default=dict)
+
+    class Meta:
+        verbose_name = _("maintenance history entry")
+        verbose_name_plural = _("maintenance history")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_source_display()} {self.actor}".strip()

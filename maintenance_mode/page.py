@@ -1,0 +1,78 @@
+"""What a blocked visitor receives: the HTML page or the JSON body, and the
+administrators' indicator."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from maintenance_mode.conf import conf
+from maintenance_mode.state import Snapshot
+
+
+def default_message() -> str:
+    return _("We are performing scheduled maintenance. We will be back shortly. Thank you for your patience.")
+
+
+def page_context(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "message": snapshot.message or default_message(),
+        "image_url": snapshot.image_url,
+        "icon": snapshot.icon,
+        "icon_stylesheet": conf.ICON_STYLESHEET,
+        "button_text": snapshot.button_text or _("More information"),
+        "button_url": snapshot.bypass_url,
+        "starts_at": snapshot.start,
+        "ends_at": snapshot.end,
+    }
+
+
+def render_page(snapshot: Snapshot) -> str:
+    """The page, rendered once per state, language and template unless DEBUG.
+
+    It is rendered without the request, so a flood of visitors costs one
+    dictionary lookup each; templates that need the request cannot use it.
+    """
+    if settings.DEBUG:
+        return _render_page(snapshot, get_language(), conf.TEMPLATE)
+    return _cached_page(snapshot, get_language(), conf.TEMPLATE)
+
+
+def _render_page(snapshot: Snapshot, language: str | None, template_name: str) -> str:
+    return render_to_string(template_name, page_context(snapshot))
+
+
+_cached_page = functools.lru_cache(maxsize=64)(_render_page)
+
+
+def json_body(snapshot: Snapshot, now: float) -> dict[str, Any]:
+    """The JSON answer for API clients, and the status endpoint's body."""
+    start, end = snapshot.start, snapshot.end
+    return {
+        "maintenance": snapshot.is_active(now),
+        "message": snapshot.message or default_message(),
+        "starts_at": start.isoformat() if start else None,
+        "ends_at": end.isoformat() if end else None,
+        "retry_after": snapshot.retry_after(now),
+    }
+
+
+def admin_change_url() -> str | None:
+    try:
+        return reverse("admin:maintenance_mode_maintenancesettings_changelist")
+    except NoReverseMatch:
+        return None
+
+
+def indicator_html() -> str:
+    return render_to_string("maintenance_mode/indicator.html", {"settings_url": admin_change_url()})
+
+
+def clear_caches() -> None:
+    _cached_page.cache_clear()

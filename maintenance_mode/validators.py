@@ -1,0 +1,96 @@
+"""Validation shared by the model, the admin form, the command and the system checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_ICON_RE = re.compile(r"^[A-Za-z0-9_ -]*$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{12,128}$")
+
+
+def parse_network(value: str) -> Network:
+    """``10.0.0.1`` is the single host ``10.0.0.1/32``, never a prefix of ``10.0.0.12``."""
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValidationError(
+            _("“%(value)s” is not an IP address or CIDR network (e.g. 203.0.113.7, 10.0.0.0/8, 2001:db8::/32)."),
+            code="invalid_ip",
+            params={"value": value},
+        ) from None
+
+
+def split_ip_lines(text: str) -> list[str]:
+    """One entry per line or comma; blank entries and ``#`` comments are ignored."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        entries.extend(part.strip() for part in line.split(",") if part.strip())
+    return entries
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(parse_network(value) for value in values)
+
+
+def validate_ip_list(text: str) -> None:
+    errors = []
+    for entry in split_ip_lines(text):
+        try:
+            parse_network(entry)
+        except ValidationError as error:
+            errors.append(error)
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_safe_url(value: str) -> None:
+    """Only ``http(s)://`` or site-relative (``/status``) URLs: no ``javascript:``."""
+    if not value:
+        return
+    if any(ord(char) < 0x21 for char in value):
+        raise ValidationError(_("The URL must not contain spaces or control characters."), code="invalid_url")
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return
+    if not parts.scheme and not parts.netloc and value.startswith("/") and not value.startswith("//"):
+        return
+    raise ValidationError(
+        _("Enter an http:// or https:// URL, or a path on this site starting with “/”."),
+        code="invalid_url",
+    )
+
+
+def validate_icon(value: str) -> None:
+    if not _ICON_RE.match(value):
+        raise ValidationError(
+            _("Icon classes may only contain letters, digits, spaces, “-” and “_” (e.g. “fas fa-tools”)."),
+            code="invalid_icon",
+        )
+
+
+def validate_secret(value: str) -> None:
+    if value and not _SECRET_RE.match(value):
+        raise ValidationError(
+            _("The secret must be 12 to 128 characters long, made of letters, digits, “-” and “_”."),
+            code="invalid_secret",
+        )
+
+
+def glob_error(pattern: object) -> str | None:
+    """Why ``pattern`` is not a usable path glob, or ``None`` when it is."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        return "it must be a non-empty string"
+    if any(char.isspace() or ord(char) < 0x20 for char in pattern):
+        return "it must not contain spaces or control characters"
+    if pattern.count("[") != pattern.count("]"):
+        return "its [ and ] brackets are unbalanced"
+    return None
