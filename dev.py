@@ -58,7 +58,13 @@ def test(pytest_args: list[str]) -> int:
     failures = []
     steps = {
         "pytest": [
-            PYTHON, "-m", "pytest", "--cov", "--cov-report=term-missing", "--cov-fail-under=100", *pytest_args,
+            PYTHON,
+            "-m",
+            "pytest",
+            "--cov",
+            "--cov-report=term-missing",
+            "--cov-fail-under=100",
+            *pytest_args,
         ],
         "ruff check": [PYTHON, "-m", "ruff", "check", "."],
         "ruff format": [PYTHON, "-m", "ruff", "format", "--check", "."],

@@ -109,7 +109,7 @@ class MaintenanceEventAdmin(EventAdmin):
     def summary(self, obj: MaintenanceEvent) -> str:
         parts = []
         for field, (old, new) in obj.changes.items():
-            label = MaintenanceSettings._meta.get_field(field).verbose_name
+            label = _LABELS.get(field, field)
             parts.append(f"{label}: {_short(old)} → {_short(new)}")
         return "; ".join(parts)
 
@@ -121,6 +121,9 @@ class MaintenanceEventAdmin(EventAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+_LABELS = {field.name: field.verbose_name for field in MaintenanceSettings._meta.fields}
 
 
 def _short(value: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,9 +33,7 @@ def _warning(id_: int, msg: str, hint: str) -> Warning:
 def check_middleware(**kwargs: Any) -> list[CheckMessage]:
     middleware = list(settings.MIDDLEWARE)
     if MIDDLEWARE not in middleware:
-        return [
-            _error(1, f"{MIDDLEWARE} is not in MIDDLEWARE.", f"Add it to MIDDLEWARE after {AUTH_MIDDLEWARE}.")
-        ]
+        return [_error(1, f"{MIDDLEWARE} is not in MIDDLEWARE.", f"Add it to MIDDLEWARE after {AUTH_MIDDLEWARE}.")]
     position = middleware.index(MIDDLEWARE)
     if AUTH_MIDDLEWARE not in middleware[:position]:
         return [
@@ -107,25 +104,57 @@ def _check_networks() -> list[CheckMessage]:
 
 def _check_types() -> list[CheckMessage]:
     def number(value: object, minimum: float) -> bool:
-        return isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= minimum
+        return isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
 
     expectations: list[tuple[str, Callable[[object], bool], str]] = [
         ("STATE_TTL", lambda v: number(v, 0), "a number of seconds, 0 or more (e.g. 1.0)"),
-        ("CACHE_TIMEOUT", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number of seconds"),
+        (
+            "CACHE_TIMEOUT",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+            "a positive whole number of seconds",
+        ),
         ("ERROR_LOG_INTERVAL", lambda v: number(v, 0), "a number of seconds, 0 or more"),
-        ("BYPASS_COOKIE_AGE", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number of seconds"),
-        ("BANNER_LEAD_TIME", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number of seconds"),
-        ("PROXY_COUNT", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number, 0 when no proxy"),
-        ("RETRY_AFTER", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0), "None or a positive whole number of seconds"),
+        (
+            "BYPASS_COOKIE_AGE",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+            "a positive whole number of seconds",
+        ),
+        (
+            "BANNER_LEAD_TIME",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "a whole number of seconds",
+        ),
+        (
+            "PROXY_COUNT",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "a whole number, 0 when no proxy",
+        ),
+        (
+            "RETRY_AFTER",
+            lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
+            "None or a positive whole number of seconds",
+        ),
         ("FORCE", lambda v: v is None or isinstance(v, bool), "None, True or False"),
         ("FAIL_CLOSED", lambda v: isinstance(v, bool), "True or False"),
         ("EXEMPT_ADMIN", lambda v: isinstance(v, bool), "True or False"),
         ("LOGOUT_USERS", lambda v: isinstance(v, bool), "True or False"),
         ("SHOW_INDICATOR", lambda v: isinstance(v, bool), "True or False"),
-        ("IP_HEADERS", lambda v: _is_string_list(v) and len(v) > 0, 'a non-empty list of request.META keys, e.g. ["REMOTE_ADDR"]'),
+        (
+            "IP_HEADERS",
+            lambda v: _is_string_list(v) and bool(v),
+            'a non-empty list of request.META keys, e.g. ["REMOTE_ADDR"]',
+        ),
         ("TRUSTED_PROXIES", _is_string_list, "a list of proxy IP prefixes"),
-        ("BYPASS_COOKIE_NAME", lambda v: isinstance(v, str) and v.isidentifier(), "a cookie name made of letters, digits and _"),
-        ("BASE_URL", lambda v: isinstance(v, str) and (not v or v.startswith(("http://", "https://"))), "an http(s):// address or an empty string"),
+        (
+            "BYPASS_COOKIE_NAME",
+            lambda v: isinstance(v, str) and v.isidentifier(),
+            "a cookie name made of letters, digits and _",
+        ),
+        (
+            "BASE_URL",
+            lambda v: isinstance(v, str) and (not v or v.startswith(("http://", "https://"))),
+            "an http(s):// address or an empty string",
+        ),
         ("ICON_STYLESHEET", lambda v: isinstance(v, str), "a URL string, or an empty string"),
     ]
     errors: list[CheckMessage] = []
@@ -170,6 +199,8 @@ def _check_cache() -> list[CheckMessage]:
         caches[alias]
     except InvalidCacheBackendError:
         return [
-            _error(9, f"{PREFIX}CACHE_ALIAS {alias!r} is not in CACHES.", "Name a configured cache, or None for no cache.")
+            _error(
+                9, f"{PREFIX}CACHE_ALIAS {alias!r} is not in CACHES.", "Name a configured cache, or None for no cache."
+            )
         ]
     return []

@@ -46,9 +46,7 @@ class MaintenanceSettings(models.Model):
         _("ends at"),
         null=True,
         blank=True,
-        help_text=_(
-            "Optional. Maintenance turns itself off at this time; visitors see it as the expected end."
-        ),
+        help_text=_("Optional. Maintenance turns itself off at this time; visitors see it as the expected end."),
     )
     message = models.TextField(
         _("message"),
@@ -108,17 +106,6 @@ class MaintenanceSettings(models.Model):
     def __str__(self) -> str:
         return str(_("Maintenance settings"))
 
-    def clean(self) -> None:
-        super().clean()
-        if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
-            raise ValidationError({"ends_at": _("The end must come after the start.")}, code="end_before_start")
-
-    @classmethod
-    def load(cls) -> MaintenanceSettings:
-        """The row, created with its defaults the first time."""
-        row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return row
-
     def save(self, *args: Any, actor: str = "", source: str = "api", **kwargs: Any) -> None:
         """Save the one row, record what changed, then publish the new state.
 
@@ -144,6 +131,17 @@ class MaintenanceSettings(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError(_("The maintenance settings cannot be deleted; switch maintenance off instead."))
 
+    def clean(self) -> None:
+        super().clean()
+        if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
+            raise ValidationError({"ends_at": _("The end must come after the start.")}, code="end_before_start")
+
+    @classmethod
+    def load(cls) -> MaintenanceSettings:
+        """The row, created with its defaults the first time."""
+        row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return row
+
 
 def _committed(before: state.Snapshot, after: state.Snapshot) -> None:
     from maintenance_mode import signals, state
@@ -163,8 +161,9 @@ def _display(value: object) -> object:
 def diff(previous: MaintenanceSettings | None, current: MaintenanceSettings) -> dict[str, list[object]]:
     """``{field: [old, new]}`` for every tracked field that changed; secrets are masked."""
     changes: dict[str, list[object]] = {}
+    previous = previous or MaintenanceSettings()  # the first save is compared with the defaults
     for name in TRACKED_FIELDS:
-        old = getattr(previous, name) if previous else MaintenanceSettings._meta.get_field(name).get_default()
+        old = getattr(previous, name)
         new = getattr(current, name)
         if old == new:
             continue

@@ -50,10 +50,8 @@ def admin_predicate(spec: str) -> UserPredicate:
     return predicate
 
 
-def _local_prefix(url: str | None) -> str | None:
+def _local_prefix(url: str) -> str | None:
     """The path part of STATIC_URL/MEDIA_URL when Django itself may serve it."""
-    if not url:
-        return None
     parts = urlsplit(url)
     if parts.netloc:  # a CDN or another host: not our requests
         return None
@@ -73,7 +71,7 @@ def _admin_prefix() -> str | None:
 
 @functools.cache
 def rules() -> Rules:
-    prefixes = (_local_prefix(settings.STATIC_URL), _local_prefix(settings.MEDIA_URL))
+    prefixes = (_local_prefix(settings.STATIC_URL or ""), _local_prefix(settings.MEDIA_URL or ""))
     return Rules(
         exempt_paths=compile_globs(conf.EXEMPT_PATHS),
         json_paths=compile_globs(conf.JSON_PATHS),

@@ -30,7 +30,9 @@ def parse_instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"“{text}” is not an ISO 8601 time such as 2026-12-01T22:00 or 2026-12-01T22:00+01:00.") from None
+        raise ValueError(
+            f"“{text}” is not an ISO 8601 time such as 2026-12-01T22:00 or 2026-12-01T22:00+01:00."
+        ) from None
     if timezone.is_aware(value):
         return value
     zone = timezone.get_current_timezone()

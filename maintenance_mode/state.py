@@ -177,6 +177,10 @@ def _datetime(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
+def _same_state(new: Snapshot, old: Snapshot | None) -> bool:
+    return old is not None and new.to_payload() == old.to_payload()
+
+
 class _FailureLog:
     """Logs a failing source once per interval, and once when it recovers."""
 
@@ -208,11 +212,11 @@ class Store:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._failures = _FailureLog()
         self.reset()
 
     def reset(self) -> None:
-        """Forget the snapshot, e.g. when settings change in tests."""
+        """Forget the snapshot and past failures, e.g. when settings change in tests."""
+        self._failures = _FailureLog()
         self._last_good: Snapshot | None = None
         self._current = self._effective(None)
         self._expires = -math.inf
@@ -236,9 +240,12 @@ class Store:
             if self._expires > time.monotonic():
                 return self._current  # another thread refreshed while we waited
             loaded = self._load()
-            if loaded is not None:
+            # Keep the snapshot object when nothing changed: its identity keys
+            # the rendered page, which then survives the refresh.
+            if loaded is not None and not _same_state(loaded, self._last_good):
                 self._last_good = loaded
-            self._install(self._effective(self._last_good))
+                self._current = self._effective(loaded)
+            self._expires = time.monotonic() + conf.STATE_TTL
             return self._current
         finally:
             self._lock.release()
@@ -247,7 +254,8 @@ class Store:
         """After a committed write: this process at once, other processes via the cache."""
         with self._lock:
             self._last_good = snapshot
-            self._install(self._effective(snapshot))
+            self._current = self._effective(snapshot)
+            self._expires = time.monotonic() + conf.STATE_TTL
         cache = self._shared_cache()
         if cache is None:
             return
@@ -257,10 +265,6 @@ class Store:
             self._failures.failed("cache", error)
         else:
             self._failures.succeeded("cache")
-
-    def _install(self, snapshot: Snapshot) -> None:
-        self._current = snapshot
-        self._expires = time.monotonic() + conf.STATE_TTL
 
     def _effective(self, snapshot: Snapshot | None) -> Snapshot:
         if snapshot is None:

@@ -151,12 +151,16 @@ class Command(BaseCommand):
             state = self.style.SUCCESS("off")
         lines = [f"Maintenance mode: {state}"]
         if conf.FORCE is not None:
-            lines.append(f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored)")
+            lines.append(
+                f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored)"
+            )
         if row.starts_at:
             lines.append(f"  starts:      {_local(row.starts_at)}")
         if row.ends_at:
             left = row.ends_at - timezone.now()
-            lines.append(f"  ends:        {_local(row.ends_at)}" + (f" (in {_human(left)})" if left > timedelta(0) else ""))
+            lines.append(
+                f"  ends:        {_local(row.ends_at)}" + (f" (in {_human(left)})" if left > timedelta(0) else "")
+            )
         lines.append(f"  message:     {row.message or '(the default message)'}")
         if row.allowed_ips:
             lines.append(f"  allowed IPs: {', '.join(row.allowed_ips.split())}")

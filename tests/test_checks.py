@@ -1,0 +1,91 @@
+"""System checks: each misconfiguration has an id and a hint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from maintenance_mode import checks
+
+BASE_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+OURS = "maintenance_mode.middleware.MaintenanceModeMiddleware"
+
+
+def ids(**settings: Any) -> list[str]:
+    with override_settings(**settings):
+        return [message.id for message in run_checks() if message.id and message.id.startswith("maintenance_mode")]
+
+
+def test_the_test_settings_pass() -> None:
+    assert ids() == []
+
+
+def test_missing_middleware_is_e001() -> None:
+    assert ids(MIDDLEWARE=BASE_MIDDLEWARE) == ["maintenance_mode.E001"]
+
+
+def test_middleware_before_authentication_is_e002() -> None:
+    assert ids(MIDDLEWARE=[OURS, *BASE_MIDDLEWARE]) == ["maintenance_mode.E002"]
+
+
+def test_middleware_before_messages_is_w001() -> None:
+    middleware = [*BASE_MIDDLEWARE[:2], OURS, BASE_MIDDLEWARE[2]]
+    assert ids(MIDDLEWARE=middleware) == ["maintenance_mode.W001"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("EXEMPT_PATHS", ["/ok", "/bad [x"], "maintenance_mode.E003"),
+        ("EXEMPT_PATHS", "/health", "maintenance_mode.E003"),
+        ("JSON_PATHS", ["/api/[v1"], "maintenance_mode.E004"),
+        ("ALLOWED_IPS", ["10.0.0.0/33"], "maintenance_mode.E005"),
+        ("ALLOWED_IPS", "10.0.0.1", "maintenance_mode.E005"),
+        ("STATE_TTL", -1, "maintenance_mode.E006"),
+        ("STATE_TTL", "1", "maintenance_mode.E006"),
+        ("CACHE_TIMEOUT", 0, "maintenance_mode.E006"),
+        ("FORCE", "yes", "maintenance_mode.E006"),
+        ("FAIL_CLOSED", 1, "maintenance_mode.E006"),
+        ("PROXY_COUNT", -1, "maintenance_mode.E006"),
+        ("RETRY_AFTER", 0, "maintenance_mode.E006"),
+        ("IP_HEADERS", [], "maintenance_mode.E006"),
+        ("BYPASS_COOKIE_NAME", "bad name", "maintenance_mode.E006"),
+        ("BASE_URL", "shop.example", "maintenance_mode.E006"),
+        ("TEMPLATE", "no/such.html", "maintenance_mode.E007"),
+        ("ADMIN_CHECK", "", "maintenance_mode.E008"),
+        ("ADMIN_CHECK", "no.such.module.func", "maintenance_mode.E008"),
+        ("ADMIN_CHECK", "maintenance_mode.conf.PREFIX", "maintenance_mode.E008"),
+        ("CACHE_ALIAS", "nope", "maintenance_mode.E009"),
+    ],
+)
+def test_bad_setting_is_reported(name: str, value: object, expected: str) -> None:
+    assert expected in ids(**{f"MAINTENANCE_MODE_{name}": value})
+
+
+def test_trusting_forwarded_headers_without_proxies_is_w002() -> None:
+    assert ids(MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]) == ["maintenance_mode.W002"]
+    assert (
+        ids(
+            MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
+            MAINTENANCE_MODE_PROXY_COUNT=1,
+        )
+        == []
+    )
+
+
+def test_no_cache_alias_is_fine() -> None:
+    assert ids(MAINTENANCE_MODE_CACHE_ALIAS=None) == []
+
+
+def test_every_message_has_a_hint() -> None:
+    with override_settings(MIDDLEWARE=BASE_MIDDLEWARE, MAINTENANCE_MODE_ALLOWED_IPS=["x"]):
+        messages = checks.check_middleware() + checks.check_settings()
+    assert messages
+    assert all(message.hint for message in messages)

@@ -1,0 +1,274 @@
+"""``manage.py maintenance on|off|status``: options, output, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("maintenance", *args, stdout=out)
+    return out.getvalue()
+
+
+def row() -> MaintenanceSettings:
+    return MaintenanceSettings.load()
+
+
+def test_on_enables_and_prints_the_status() -> None:
+    output = run("on")
+    assert row().enabled
+    assert "Maintenance mode: ON" in output
+
+
+def test_off_disables() -> None:
+    run("on")
+    output = run("off")
+    assert not row().enabled
+    assert "Maintenance mode: off" in output
+
+
+def test_on_sets_every_page_option() -> None:
+    run(
+        "on",
+        "--message",
+        "Upgrading the database",
+        "--image-url",
+        "/static/logo.svg",
+        "--icon",
+        "fas fa-tools",
+        "--button-text",
+        "Status",
+        "--button-url",
+        "https://status.example.com",
+    )
+    settings = row()
+    assert settings.message == "Upgrading the database"
+    assert settings.image_url == "/static/logo.svg"
+    assert settings.icon == "fas fa-tools"
+    assert settings.button_text == "Status"
+    assert settings.bypass_url == "https://status.example.com"
+
+
+def test_running_on_again_updates_only_the_given_options() -> None:
+    run("on", "--message", "first", "--icon", "fa fa-cog")
+    run("on", "--message", "second")
+    settings = row()
+    assert settings.message == "second"
+    assert settings.icon == "fa fa-cog"
+
+
+def test_secret_option_prints_the_bypass_link() -> None:
+    with override_settings(MAINTENANCE_MODE_BASE_URL="https://shop.example/"):
+        output = run("on", "--secret", "preview-token-123")
+    assert row().bypass_secret == "preview-token-123"
+    assert "bypass link: https://shop.example/preview-token-123" in output
+
+
+def test_with_secret_generates_a_token_and_keeps_it_on_rerun() -> None:
+    output = run("on", "--with-secret")
+    secret = row().bypass_secret
+    assert len(secret) >= 24
+    assert f"/{secret}" in output
+    run("on", "--with-secret")
+    assert row().bypass_secret == secret  # re-running does not revoke links already handed out
+
+
+def test_no_secret_removes_the_secret() -> None:
+    run("on", "--secret", "preview-token-123")
+    run("on", "--no-secret")
+    assert row().bypass_secret == ""
+
+
+def test_secret_and_with_secret_are_exclusive() -> None:
+    with pytest.raises(CommandError):
+        run("on", "--secret", "preview-token-123", "--with-secret")
+
+
+def test_allow_is_repeatable_and_replaces_the_list() -> None:
+    run("on", "--allow", "10.0.0.1", "--allow", "2001:db8::/32")
+    assert row().allowed_ips == "10.0.0.1\n2001:db8::/32"
+    output = run("on", "--allow", "192.168.0.0/16")
+    assert row().allowed_ips == "192.168.0.0/16"
+    assert "allowed IPs: 192.168.0.0/16" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--allow", "10.0.0.300"], "not an IP address"),
+        (["--image-url", "javascript:alert(1)"], "image_url"),
+        (["--button-url", "ftp://files.example"], "bypass_url"),
+        (["--icon", 'fa" onmouseover="x'], "icon"),
+        (["--secret", "short"], "bypass_secret"),
+        (["--for", "soon"], "not a duration"),
+        (["--end", "yesterday-ish"], "not an ISO 8601 time"),
+        (["--end", "2001-01-01T00:00Z"], "in the past"),
+        (["--start", "2100-01-02T00:00Z", "--end", "2100-01-01T00:00Z"], "end must come after the start"),
+    ],
+)
+def test_bad_input_fails_and_changes_nothing(args: list[str], complaint: str) -> None:
+    run("on", "--message", "before")
+    version = row().version
+    events = MaintenanceEvent.objects.count()
+    with pytest.raises(CommandError) as error:
+        run("on", "--message", "after", *args)
+    assert complaint in str(error.value)
+    assert row().message == "before"
+    assert row().version == version
+    assert MaintenanceEvent.objects.count() == events
+
+
+def test_for_sets_the_end_from_now() -> None:
+    before = timezone.now()
+    run("on", "--for", "1h30m")
+    end = row().ends_at
+    assert end is not None
+    assert before + timedelta(minutes=90) <= end <= timezone.now() + timedelta(minutes=90)
+
+
+def test_for_after_a_future_start_counts_from_the_start() -> None:
+    run("on", "--start", "2100-01-01T10:00+00:00", "--for", "2h")
+    assert row().ends_at == datetime(2100, 1, 1, 12, tzinfo=UTC)
+
+
+def test_start_and_end_in_iso_8601() -> None:
+    output = run("on", "--start", "2100-01-01T10:00+00:00", "--end", "2100-01-01T12:00Z")
+    settings = row()
+    assert settings.starts_at == datetime(2100, 1, 1, 10, tzinfo=UTC)
+    assert settings.ends_at == datetime(2100, 1, 1, 12, tzinfo=UTC)
+    assert "SCHEDULED" in output
+    assert "starts:      2100-01-01 11:00 CET" in output  # shown in TIME_ZONE (Europe/Paris)
+
+
+def test_naive_times_are_read_in_the_site_time_zone() -> None:
+    run("on", "--start", "2100-07-01T10:00", "--end", "2100-07-01T12:00")
+    assert row().starts_at == datetime(2100, 7, 1, 8, tzinfo=UTC)  # CEST is UTC+2
+
+
+def test_on_again_after_a_finished_window_starts_clean() -> None:
+    settings = MaintenanceSettings.load()
+    settings.enabled = True
+    settings.starts_at = timezone.now() - timedelta(hours=3)
+    settings.ends_at = timezone.now() - timedelta(hours=1)
+    settings.save()
+    run("on")
+    settings = row()
+    assert settings.starts_at is None
+    assert settings.ends_at is None
+
+
+def test_off_clears_the_schedule() -> None:
+    run("on", "--for", "2h")
+    run("off")
+    assert row().ends_at is None
+
+
+def test_status_shows_the_time_left() -> None:
+    run("on", "--for", "2h", "--message", "Upgrading")
+    output = run("status")
+    assert "Maintenance mode: ON" in output
+    assert "(in 1h59m)" in output or "(in 2h00m)" in output
+    assert "message:     Upgrading" in output
+
+
+def test_status_shows_minutes_only_under_an_hour() -> None:
+    run("on", "--for", "30m")
+    assert "(in 29m)" in run("status") or "(in 30m)" in run("status")
+
+
+def test_status_of_an_untouched_site() -> None:
+    output = run("status")
+    assert "Maintenance mode: off" in output
+    assert "(the default message)" in output
+
+
+def test_status_json_is_machine_readable() -> None:
+    run("on", "--message", "m", "--allow", "10.0.0.0/8", "--secret", "preview-token-123", "--for", "10m")
+    data = json.loads(run("status", "--json"))
+    assert data["active"] is True
+    assert data["enabled"] is True
+    assert data["forced"] is None
+    assert data["message"] == "m"
+    assert data["allowed_ips"] == ["10.0.0.0/8"]
+    assert data["bypass_link"] == "/preview-token-123"
+    assert 0 < data["retry_after"] <= 600
+    assert data["ends_at"].endswith("+00:00")
+    assert data["starts_at"] is None
+    assert data["version"] == row().version
+
+
+def test_status_json_when_off() -> None:
+    data = json.loads(run("status", "--json"))
+    assert data["active"] is False
+    assert data["retry_after"] is None
+    assert data["bypass_link"] == ""
+
+
+@override_settings(MAINTENANCE_MODE_FORCE=True)
+def test_status_reports_the_force_override() -> None:
+    output = run("status")
+    assert "Maintenance mode: ON" in output
+    assert "forced on by MAINTENANCE_MODE_FORCE" in output
+    assert json.loads(run("status", "--json"))["forced"] is True
+
+
+@override_settings(MAINTENANCE_MODE_FORCE=False)
+def test_status_reports_a_forced_off() -> None:
+    run("on")
+    assert "forced off" in run("status")
+
+
+def test_command_changes_are_recorded_with_the_os_user() -> None:
+    with mock.patch("maintenance_mode.management.commands.maintenance.getpass.getuser", return_value="deploy"):
+        run("on", "--message", "by the command")
+    event = MaintenanceEvent.objects.get()
+    assert event.actor == "deploy"
+    assert event.source == "command"
+
+
+def test_unknown_os_user_is_recorded_as_unknown() -> None:
+    with mock.patch("maintenance_mode.management.commands.maintenance.getpass.getuser", side_effect=KeyError):
+        run("on")
+    assert MaintenanceEvent.objects.get().actor == "unknown"
+
+
+def test_command_sends_the_signals() -> None:
+    from maintenance_mode import signals
+
+    received: list[str] = []
+
+    def handler(signal: Any, **kwargs: Any) -> None:
+        received.append("enabled" if signal is signals.maintenance_enabled else "disabled")
+
+    signals.maintenance_enabled.connect(handler)
+    signals.maintenance_disabled.connect(handler)
+    try:
+        from django.test import TestCase
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            run("on")
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            run("off")
+    finally:
+        signals.maintenance_enabled.disconnect(handler)
+        signals.maintenance_disabled.disconnect(handler)
+    assert received == ["enabled", "disabled"]
+
+
+def test_missing_action_is_an_error() -> None:
+    with pytest.raises(CommandError):
+        run()

@@ -1,0 +1,413 @@
+"""The middleware through the test client: who sees what during maintenance."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Permission, User
+from django.contrib.sessions.models import Session
+from django.test import AsyncClient, Client, RequestFactory, override_settings
+
+from maintenance_mode import state
+from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
+from maintenance_mode.models import MaintenanceSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def is_maintenance_page(response: object) -> bool:
+    return getattr(response, "status_code", None) == 503
+
+
+def test_site_is_served_when_maintenance_is_off(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Live site" in response.content
+
+
+def test_anonymous_visitor_gets_503_page_with_no_store(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert "no-store" in response["Cache-Control"]
+    assert "Accept" in response["Vary"]
+    assert "Retry-After" not in response  # the end is not known
+    assert b"We are performing scheduled maintenance" in response.content
+
+
+def test_page_shows_configured_message_image_and_button(client: Client, maintenance: MaintenanceSettings) -> None:
+    maintenance.message = "Back at <b>noon</b>\nThanks!"
+    maintenance.image_url = "https://cdn.example.com/logo.png"
+    maintenance.bypass_url = "https://status.example.com"
+    maintenance.button_text = "Status page"
+    maintenance.save()
+    content = client.get("/").content.decode()
+    assert "Back at &lt;b&gt;noon&lt;/b&gt;<br>Thanks!" in content  # escaped, line breaks kept
+    assert 'src="https://cdn.example.com/logo.png"' in content
+    assert 'href="https://status.example.com"' in content
+    assert "Status page" in content
+
+
+def test_page_without_button_url_has_no_button(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert b"mm-button" not in client.get("/").content.split(b"</style>")[1]
+
+
+def test_page_shows_icon_classes_when_no_image(client: Client, maintenance: MaintenanceSettings) -> None:
+    maintenance.icon = "fas fa-tools"
+    maintenance.save()
+    content = client.get("/").content.decode()
+    assert '<i class="fas fa-tools" aria-hidden="true"></i>' in content
+
+
+@override_settings(MAINTENANCE_MODE_ICON_STYLESHEET="/static/fa.css")
+def test_icon_stylesheet_is_loaded_only_with_an_icon(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert b'href="/static/fa.css"' not in client.get("/").content
+    maintenance.icon = "fas fa-tools"
+    maintenance.save()
+    assert b'href="/static/fa.css"' in client.get("/").content
+
+
+def test_head_request_gets_status_and_headers_without_body(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.head("/")
+    assert response.status_code == 503
+    assert "no-store" in response["Cache-Control"]
+    assert response.content == b""
+
+
+@override_settings(MAINTENANCE_MODE_RETRY_AFTER=600)
+def test_retry_after_setting_is_sent_when_no_end_is_known(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/")["Retry-After"] == "600"
+
+
+def test_json_client_gets_json_body(client: Client, maintenance: MaintenanceSettings) -> None:
+    maintenance.message = "Database upgrade"
+    maintenance.save()
+    response = client.get("/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    assert body == {
+        "maintenance": True,
+        "message": "Database upgrade",
+        "starts_at": None,
+        "ends_at": None,
+        "retry_after": None,
+    }
+
+
+def test_axios_style_accept_header_prefers_json(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.get("/", HTTP_ACCEPT="application/json, text/plain, */*")
+    assert response["Content-Type"] == "application/json"
+
+
+def test_browser_accept_header_gets_html(client: Client, maintenance: MaintenanceSettings) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert client.get("/", HTTP_ACCEPT=accept)["Content-Type"].startswith("text/html")
+
+
+def test_curl_default_accept_gets_html(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/", HTTP_ACCEPT="*/*")["Content-Type"].startswith("text/html")
+
+
+def test_api_path_gets_json_whatever_the_accept_header(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.get("/api/items/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+
+
+def test_staff_user_sees_live_site_with_indicator(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    response = staff_client.get("/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Live site" in content
+    assert 'id="maintenance-mode-indicator"' in content
+    assert content.index("maintenance-mode-indicator") < content.index("</body>")
+    assert "/admin/maintenance_mode/maintenancesettings/" in content
+    assert "private" in response["Cache-Control"]
+
+
+def test_staff_user_sees_no_indicator_when_maintenance_is_off(staff_client: Client) -> None:
+    assert b"maintenance-mode-indicator" not in staff_client.get("/").content
+
+
+@override_settings(MAINTENANCE_MODE_SHOW_INDICATOR=False)
+def test_indicator_can_be_switched_off(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    response = staff_client.get("/")
+    assert response.status_code == 200
+    assert b"maintenance-mode-indicator" not in response.content
+
+
+@pytest.mark.parametrize("path", ["/no-body/", "/api/items/", "/streaming/"])
+def test_indicator_leaves_fragments_json_and_streams_alone(
+    staff_client: Client, maintenance: MaintenanceSettings, path: str
+) -> None:
+    response = staff_client.get(path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+    assert b"maintenance-mode-indicator" not in body
+
+
+def test_indicator_keeps_content_length_right(staff_user: User, maintenance: MaintenanceSettings) -> None:
+    client = Client()
+    client.force_login(staff_user)
+    with override_settings(
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "maintenance_mode.middleware.MaintenanceModeMiddleware",
+            "tests.middleware.ContentLengthMiddleware",  # inner: sets the length before ours edits the body
+        ]
+    ):
+        response = client.get("/")
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_logged_in_customer_is_logged_out_and_session_deleted(
+    customer_client: Client, maintenance: MaintenanceSettings
+) -> None:
+    session_key = customer_client.session.session_key
+    assert Session.objects.filter(session_key=session_key).exists()
+    response = customer_client.get("/")
+    assert response.status_code == 503
+    assert not Session.objects.filter(session_key=session_key).exists()
+    # The next request is anonymous: the cookie no longer names a session.
+    assert "_auth_user_id" not in customer_client.session
+
+
+@override_settings(MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_customer_keeps_session_when_logout_is_disabled(
+    customer_client: Client, maintenance: MaintenanceSettings
+) -> None:
+    session_key = customer_client.session.session_key
+    assert customer_client.get("/").status_code == 503
+    assert Session.objects.filter(session_key=session_key).exists()
+
+
+def test_inactive_staff_account_is_not_an_administrator(customer: User, maintenance: MaintenanceSettings) -> None:
+    customer.is_staff = True
+    customer.save()
+    client = Client()
+    client.force_login(customer)
+    customer.is_active = False
+    customer.save()
+    assert client.get("/").status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_ADMIN_CHECK="superuser")
+def test_superuser_only_check_blocks_plain_staff(customer: User, maintenance: MaintenanceSettings) -> None:
+    customer.is_staff = True
+    customer.save()
+    client = Client()
+    client.force_login(customer)
+    assert client.get("/").status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_ADMIN_CHECK="perm:maintenance_mode.change_maintenancesettings")
+def test_permission_check_lets_holders_in(customer: User, maintenance: MaintenanceSettings) -> None:
+    customer.user_permissions.add(Permission.objects.get(codename="change_maintenancesettings"))
+    client = Client()
+    client.force_login(customer)
+    assert client.get("/").status_code == 200
+
+
+@override_settings(MAINTENANCE_MODE_ADMIN_CHECK="tests.predicates.is_named_customer")
+def test_dotted_path_check_is_called_with_the_user(customer: User, maintenance: MaintenanceSettings) -> None:
+    client = Client()
+    client.force_login(customer)
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/health", "/api/webhooks/stripe", "/order/12/edit", "/static/app.css", "/media/a.png"]
+)
+def test_exempt_paths_stay_reachable(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code != 503
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/webhooks", "/order/12/view", "/HEALTH", "/x/health"])
+def test_paths_resembling_exempt_ones_are_blocked(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+    assert client.get(path).status_code == 503
+
+
+def test_unknown_path_gets_maintenance_page_not_404(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/no/such/page").status_code == 503
+
+
+def test_admin_login_stays_reachable(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/admin/login/").status_code == 200
+
+
+@override_settings(MAINTENANCE_MODE_EXEMPT_ADMIN=False)
+def test_admin_can_be_closed_too(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/admin/login/").status_code == 503
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_admin")
+def test_site_without_admin_has_no_admin_exemption(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/admin/login/").status_code == 503
+    assert client.get("/").status_code == 503
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_admin")
+def test_indicator_without_admin_has_no_settings_link(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    content = staff_client.get("/").content.decode()
+    assert "Maintenance mode is on" in content
+    assert "/admin/" not in content
+
+
+def test_page_is_rendered_once_per_state_unless_debug(client: Client, maintenance: MaintenanceSettings) -> None:
+    from django.template.loader import render_to_string
+
+    with mock.patch("maintenance_mode.page.render_to_string", wraps=render_to_string) as render:
+        client.get("/")
+        client.get("/")
+        assert render.call_count == 1
+        with override_settings(DEBUG=True):  # template edits show up at once while developing
+            client.get("/")
+            client.get("/")
+        assert render.call_count == 3
+
+
+@override_settings(STATIC_URL="https://cdn.example.com/static/", MEDIA_URL="media/")
+def test_cdn_static_url_opens_nothing_and_relative_media_url_is_prefixed(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    assert client.get("/static/app.css").status_code == 503
+    assert client.get("/media/a.png").status_code != 503
+
+
+@override_settings(MEDIA_URL="")
+def test_empty_media_url_opens_nothing(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/media/a.png").status_code == 503
+
+
+@pytest.mark.parametrize("path", ["/exempt-view/", "/exempt-class/", "/maintenance/status/"])
+def test_exempt_views_stay_reachable(customer_client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+    assert customer_client.get(path).status_code == 200
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1", "192.168.0.0/16", "2001:db8::/32"])
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("10.0.0.1", True),
+        ("10.0.0.12", False),  # a prefix of the string, not of the network
+        ("10.0.0.10", False),
+        ("192.168.44.5", True),
+        ("2001:db8::7", True),
+        ("2001:db9::7", False),
+    ],
+)
+def test_allowed_ips_from_settings(
+    client: Client, maintenance: MaintenanceSettings, address: str, allowed: bool
+) -> None:
+    response = client.get("/", REMOTE_ADDR=address)
+    assert (response.status_code == 200) is allowed
+
+
+def test_allowed_ips_from_the_admin(client: Client, maintenance: MaintenanceSettings) -> None:
+    maintenance.allowed_ips = "203.0.113.0/24"
+    maintenance.save()
+    assert client.get("/", REMOTE_ADDR="203.0.113.9").status_code == 200
+    assert client.get("/", REMOTE_ADDR="203.0.114.9").status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1"])
+def test_forged_forwarded_for_grants_no_bypass(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="10.0.0.1")
+    assert response.status_code == 503
+
+
+@override_settings(
+    MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"],
+    MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
+    MAINTENANCE_MODE_TRUSTED_PROXIES=["10.1.1.1"],
+)
+def test_forwarded_for_counts_only_through_declared_proxies(client: Client, maintenance: MaintenanceSettings) -> None:
+    via_proxy = client.get("/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.1.1.1")
+    assert via_proxy.status_code == 200
+    direct = client.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.4")
+    assert direct.status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1"])
+def test_missing_remote_addr_is_not_allowed(maintenance: MaintenanceSettings) -> None:
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    request.user = _anonymous()
+    assert decide(request, state.current(), 0) is Verdict.BLOCK
+
+
+def test_request_without_auth_middleware_is_treated_as_anonymous(maintenance: MaintenanceSettings) -> None:
+    request = RequestFactory().get("/")
+    assert decide(request, state.current(), 0) is Verdict.BLOCK
+
+
+def _anonymous() -> AnonymousUser:
+    return AnonymousUser()
+
+
+@pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
+class TestAsyncPath:
+    """The same middleware class in an async chain (ASGI): same verdicts."""
+
+    async def test_async_view_is_served_when_off(self, async_client: AsyncClient) -> None:
+        response = await async_client.get("/async/")
+        assert response.status_code == 200
+
+    async def test_anonymous_async_request_gets_the_page(self, async_client: AsyncClient) -> None:
+        await _enable()
+        response = await async_client.get("/async/")
+        assert response.status_code == 503
+        assert "no-store" in response["Cache-Control"]
+
+    async def test_staff_async_request_sees_site_and_indicator(self, staff_user: User) -> None:
+        await _enable()
+        client = AsyncClient()
+        await client.aforce_login(staff_user)
+        response = await client.get("/async/")
+        assert response.status_code == 200
+        assert b"maintenance-mode-indicator" in response.content
+
+    async def test_customer_async_request_is_logged_out(self, customer: User) -> None:
+        await _enable()
+        client = AsyncClient()
+        await client.aforce_login(customer)
+        session_key = client.cookies["sessionid"].value
+        response = await client.get("/async/")
+        assert response.status_code == 503
+        assert not await Session.objects.filter(session_key=session_key).aexists()
+
+    async def test_exempt_path_is_served_in_async_chain(self, async_client: AsyncClient) -> None:
+        await _enable()
+        assert (await async_client.get("/health")).status_code == 200
+
+    async def test_fresh_snapshot_needs_no_thread_hop(self, async_client: AsyncClient) -> None:
+        with override_settings(MAINTENANCE_MODE_STATE_TTL=60):
+            await _enable()
+            assert state.store.fresh() is not None
+            assert (await async_client.get("/async/")).status_code == 503
+
+
+async def _enable() -> None:
+    from asgiref.sync import sync_to_async
+
+    def enable() -> None:
+        row = MaintenanceSettings.load()
+        row.enabled = True
+        row.save()
+
+    await sync_to_async(enable)()
+
+
+def test_middleware_marks_itself_async_in_an_async_chain() -> None:
+    from asgiref.sync import iscoroutinefunction
+
+    async def get_response(request: object) -> object:
+        return None
+
+    assert iscoroutinefunction(MaintenanceModeMiddleware(get_response))  # type: ignore[arg-type]
+    assert not iscoroutinefunction(MaintenanceModeMiddleware(lambda request: None))  # type: ignore[arg-type]

@@ -1,0 +1,126 @@
+"""What the live site tells visitors: banner, context processor, status endpoint."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.template import Context, Template
+from django.test import Client, RequestFactory, TestCase, override_settings
+from django.utils import timezone
+
+from maintenance_mode.context_processors import maintenance
+from maintenance_mode.models import MaintenanceSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def plan(start: datetime | None, end: datetime | None, **fields: Any) -> MaintenanceSettings:
+    row = MaintenanceSettings.load()
+    row.enabled = True
+    row.starts_at, row.ends_at = start, end
+    for name, value in fields.items():
+        setattr(row, name, value)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row.save()
+    return row
+
+
+def banner() -> str:
+    return Template("{% load maintenance_mode %}{% maintenance_banner %}").render(Context())
+
+
+def test_banner_is_empty_when_nothing_is_planned() -> None:
+    assert banner() == ""
+
+
+def test_banner_announces_a_window_within_the_lead_time() -> None:
+    start = timezone.now() + timedelta(hours=5)
+    plan(start, start + timedelta(hours=2))
+    html = banner()
+    assert "Scheduled maintenance on" in html
+    assert 'role="region"' in html
+    assert "until" in html
+    assert "Dismiss" in html
+
+
+def test_banner_without_an_end_says_from_when() -> None:
+    plan(timezone.now() + timedelta(hours=5), None)
+    html = banner()
+    assert "Scheduled maintenance on" in html
+    assert "until" not in html
+
+
+@override_settings(MAINTENANCE_MODE_BANNER_LEAD_TIME=3600)
+def test_banner_stays_hidden_before_the_lead_time() -> None:
+    plan(timezone.now() + timedelta(hours=5), None)
+    assert banner() == ""
+
+
+def test_banner_disappears_once_maintenance_starts() -> None:
+    plan(timezone.now() - timedelta(minutes=1), None)
+    assert banner() == ""
+
+
+def test_banner_adds_no_query_to_the_page(django_assert_num_queries: Any) -> None:
+    plan(timezone.now() + timedelta(hours=5), None)
+    with override_settings(MAINTENANCE_MODE_STATE_TTL=60):
+        banner()
+        with django_assert_num_queries(0):
+            assert "Scheduled maintenance" in banner()
+
+
+@override_settings(LANGUAGE_CODE="fr")
+def test_banner_uses_the_visitors_language() -> None:
+    from django.utils import translation
+
+    plan(datetime(2100, 1, 1, 20, tzinfo=UTC), None)
+    with (
+        translation.override("fr"),
+        mock.patch("maintenance_mode.notice.time.time", return_value=datetime(2100, 1, 1, 10, tzinfo=UTC).timestamp()),
+    ):
+        html = banner()
+    assert "janvier" in html  # the date, at least, is French; the sentence too once translated
+
+
+def test_context_processor_is_lazy_and_reads_the_snapshot(django_assert_num_queries: Any) -> None:
+    start = timezone.now() + timedelta(hours=1)
+    plan(start, None, message="DB upgrade")
+    with override_settings(MAINTENANCE_MODE_STATE_TTL=60):
+        context = maintenance(RequestFactory().get("/"))
+        notice = context["maintenance"]
+        assert notice.upcoming  # type: ignore[attr-defined]
+        with django_assert_num_queries(0):
+            assert not notice.active  # type: ignore[attr-defined]
+            assert notice.message == "DB upgrade"  # type: ignore[attr-defined]
+
+
+def test_status_endpoint_when_off(client: Client) -> None:
+    response = client.get("/maintenance/status/")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {
+        "maintenance": False,
+        "message": "We are performing scheduled maintenance. We will be back shortly. Thank you for your patience.",
+        "starts_at": None,
+        "ends_at": None,
+        "retry_after": None,
+    }
+    assert "no-store" in response["Cache-Control"]
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_status_endpoint_stays_reachable_during_maintenance(client: Client) -> None:
+    end = timezone.now() + timedelta(minutes=10)
+    plan(None, end, message="Upgrading")
+    body = json.loads(client.get("/maintenance/status/").content)
+    assert body["maintenance"] is True
+    assert body["message"] == "Upgrading"
+    assert body["ends_at"] == end.astimezone(UTC).isoformat()
+    assert 0 < body["retry_after"] <= 600
+
+
+def test_status_endpoint_is_read_only(client: Client) -> None:
+    assert client.post("/maintenance/status/").status_code == 405

@@ -1,0 +1,453 @@
+"""The snapshot: no per-request I/O, refresh order, versions, faults."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.cache import BaseCache, caches
+from django.db import connection
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from maintenance_mode import state
+from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.state import CACHE_KEY, Snapshot
+from tests.redis_helpers import REDIS_URL, require_redis
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_cache(settings: SettingsWrapper) -> Iterator[BaseCache]:
+    """A real Redis cache under a key prefix of its own."""
+    require_redis()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
+        },
+    }
+    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
+    cache = caches["shared"]
+    yield cache
+    cache.delete(CACHE_KEY)
+
+
+@pytest.fixture
+def dead_cache(settings: SettingsWrapper) -> BaseCache:
+    """A Redis cache pointing at a port where nothing listens: every call fails."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "dead": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+    }
+    settings.MAINTENANCE_MODE_CACHE_ALIAS = "dead"
+    return caches["dead"]
+
+
+def enable(**fields: Any) -> MaintenanceSettings:
+    """Save as a site in autocommit mode would: the on-commit publication runs."""
+    from django.test import TestCase
+
+    row = MaintenanceSettings.load()
+    row.enabled = True
+    for name, value in fields.items():
+        setattr(row, name, value)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row.save()
+    return row
+
+
+@pytest.fixture
+def hidden_table() -> Iterator[None]:
+    """The settings table is gone, as before the first ``migrate``."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE maintenance_mode_maintenancesettings RENAME TO mm_hidden")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE mm_hidden RENAME TO maintenance_mode_maintenancesettings")
+
+
+class TestNoPerRequestIO:
+    def test_requests_do_no_query_while_the_snapshot_is_fresh(
+        self, settings: SettingsWrapper, client: Client, django_assert_num_queries: Any
+    ) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        client.get("/")  # the first request of the process reads the state
+        with django_assert_num_queries(0):
+            for _ in range(5):
+                assert client.get("/").status_code == 200
+
+    def test_maintenance_page_needs_no_query_while_fresh(
+        self, settings: SettingsWrapper, client: Client, django_assert_num_queries: Any
+    ) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        enable()
+        with django_assert_num_queries(0):
+            for _ in range(5):
+                assert client.get("/").status_code == 503
+
+    def test_fresh_snapshot_makes_no_cache_call(self, settings: SettingsWrapper, shared_cache: BaseCache) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        state.current()
+        with mock.patch.object(type(shared_cache), "get", side_effect=AssertionError("cache called")):
+            for _ in range(5):
+                state.current()
+
+    def test_snapshot_is_refreshed_after_the_ttl(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 5
+        MaintenanceSettings.load()
+        assert not state.is_active()
+        MaintenanceSettings.objects.update(enabled=True)  # behind the app's back: no publish
+        assert not state.is_active()
+        with mock.patch("maintenance_mode.state.time.monotonic", return_value=time.monotonic() + 6):
+            assert state.is_active()
+
+    def test_fresh_returns_none_once_the_ttl_lapsed(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 5
+        assert state.store.fresh() is None  # never read
+        snapshot = state.current()
+        assert state.store.fresh() is snapshot
+
+
+class TestWrites:
+    def test_writer_sees_its_change_at_once_despite_the_ttl(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 600
+        assert not state.is_active()
+        enable()
+        assert state.is_active()
+
+    def test_write_publishes_the_new_version_to_the_shared_cache(self, shared_cache: BaseCache) -> None:
+        row = enable(message="hello")
+        payload = shared_cache.get(CACHE_KEY)
+        assert payload["version"] == row.version
+        assert payload["message"] == "hello"
+
+    def test_nothing_is_published_when_the_transaction_rolls_back(self, shared_cache: BaseCache) -> None:
+        from django.db import transaction
+        from django.test import TestCase
+
+        def enable_then_fail() -> None:
+            with transaction.atomic():
+                MaintenanceSettings(enabled=True).save()
+                raise RuntimeError("rolled back")
+
+        with TestCase.captureOnCommitCallbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+            enable_then_fail()
+        assert callbacks == []
+        assert shared_cache.get(CACHE_KEY) is None
+        assert not state.is_active()
+
+    def test_write_with_the_cache_down_is_still_committed_and_logged(
+        self, dead_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            enable()
+        assert MaintenanceSettings.objects.get().enabled
+        assert state.is_active()
+        assert "cache is unavailable" in caplog.text
+
+
+class TestRefreshOrder:
+    def test_other_process_write_is_read_from_the_shared_cache(self, shared_cache: BaseCache) -> None:
+        published = Snapshot(enabled=True, message="from another server", version=7)
+        shared_cache.set(CACHE_KEY, published.to_payload())
+        with mock.patch.object(state.Store, "_read_database", side_effect=AssertionError("db read")):
+            snapshot = state.current()
+        assert snapshot.message == "from another server"
+        assert snapshot.version == 7
+
+    def test_cache_miss_reads_the_database_and_fills_the_cache(self, shared_cache: BaseCache) -> None:
+        row = enable(message="in the database")
+        shared_cache.delete(CACHE_KEY)
+        state.store.reset()
+        assert state.current().message == "in the database"
+        assert shared_cache.get(CACHE_KEY)["version"] == row.version
+
+    def test_slow_reader_never_puts_an_older_snapshot_back(self, shared_cache: BaseCache) -> None:
+        enable(message="old")
+        shared_cache.delete(CACHE_KEY)
+        state.store.reset()
+        read_database = state.Store._read_database
+        newer = Snapshot(enabled=False, message="new", version=99)
+
+        def slow_read(self: state.Store) -> Snapshot:
+            old = read_database(self)
+            shared_cache.set(CACHE_KEY, newer.to_payload())  # a writer elsewhere, meanwhile
+            return old
+
+        with mock.patch.object(state.Store, "_read_database", slow_read):
+            assert state.current().message == "old"
+        assert shared_cache.get(CACHE_KEY)["version"] == 99
+
+    def test_cached_version_older_than_ours_sends_us_to_the_database(self, shared_cache: BaseCache) -> None:
+        row = enable(message="current")
+        shared_cache.set(CACHE_KEY, Snapshot(enabled=False, version=row.version - 1).to_payload())
+        state.store._expires = -1  # lapse the TTL
+        snapshot = state.current()
+        assert snapshot.message == "current"
+        assert snapshot.version == row.version
+
+    def test_queryset_update_is_seen_once_the_cache_entry_expires(
+        self, settings: SettingsWrapper, shared_cache: BaseCache
+    ) -> None:
+        settings.MAINTENANCE_MODE_CACHE_TIMEOUT = 1
+        enable()
+        MaintenanceSettings.objects.update(message="raw change")  # no publish
+        deadline = time.monotonic() + 5
+        while state.current().message != "raw change":
+            assert time.monotonic() < deadline, "the raw change was never picked up"
+            time.sleep(0.05)
+
+    @pytest.mark.parametrize(
+        "backend",
+        [
+            "django.core.cache.backends.locmem.LocMemCache",
+            "django.core.cache.backends.dummy.DummyCache",
+            "django.core.cache.backends.filebased.FileBasedCache",
+        ],
+    )
+    def test_process_local_cache_is_skipped_for_the_database(
+        self, settings: SettingsWrapper, backend: str, tmp_path: Any, django_assert_num_queries: Any
+    ) -> None:
+        settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+        stale = Snapshot(enabled=True, message="stale, process-local", version=50)
+        caches["default"].set(CACHE_KEY, stale.to_payload())
+        with mock.patch.object(type(caches["default"]), "get", side_effect=AssertionError("local cache read")):
+            assert state.current().message == ""
+
+    def test_no_cache_alias_means_database_only(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_CACHE_ALIAS = None
+        enable(message="db only")
+        state.store.reset()
+        assert state.current().message == "db only"
+
+    def test_missing_row_reads_as_off(self) -> None:
+        assert MaintenanceSettings.objects.count() == 0
+        snapshot = state.current()
+        assert not snapshot.enabled
+        assert snapshot.known
+
+    def test_concurrent_refresh_serves_the_snapshot_in_hand(self) -> None:
+        first = state.current()
+        state.store._expires = -1
+        with state.store._lock, mock.patch.object(state.Store, "_load", side_effect=AssertionError("loaded")):
+            assert state.store.refresh() is first
+
+    def test_refresh_that_waited_uses_the_other_threads_result(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        state.store.reset()
+        results: list[Snapshot] = []
+        loads = 0
+        original = state.Store._load
+
+        def counting_load(self: state.Store) -> Snapshot | None:
+            nonlocal loads
+            loads += 1
+            time.sleep(0.05)
+            return original(self)
+
+        with mock.patch.object(state.Store, "_load", counting_load):
+            threads = [threading.Thread(target=lambda: results.append(state.store.refresh())) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert loads == 1  # the first reading is awaited by the others, not repeated
+        assert len({id(snapshot) for snapshot in results}) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refreshes_from_other_threads_read_the_database(settings: SettingsWrapper) -> None:
+    """A worker thread of a threaded server reads through its own connection."""
+    settings.MAINTENANCE_MODE_STATE_TTL = 0
+    enable(message="threaded")
+    seen: list[str] = []
+    thread = threading.Thread(target=lambda: seen.append(state.current().message))
+    thread.start()
+    thread.join()
+    assert seen == ["threaded"]
+
+
+class TestFaults:
+    def test_garbage_in_the_cache_is_logged_deleted_and_replaced(
+        self, shared_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        row = enable(message="truth")
+        shared_cache.set(CACHE_KEY, {"enabled": "yes"})
+        state.store._expires = -1
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            assert state.current().message == "truth"
+        assert "malformed state in the cache" in caplog.text
+        assert shared_cache.get(CACHE_KEY)["version"] == row.version
+
+    def test_garbage_that_cannot_be_deleted_is_survived(
+        self, shared_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        enable(message="truth")
+        shared_cache.set(CACHE_KEY, "junk")
+        state.store._expires = -1
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(type(shared_cache), "delete", side_effect=ConnectionError("gone")),
+        ):
+            assert state.current().message == "truth"
+        assert "cache is unavailable" in caplog.text
+
+    def test_cache_down_falls_back_to_the_database(self, dead_cache: BaseCache, client: Client) -> None:
+        MaintenanceSettings.objects.create(enabled=True)
+        state.store.reset()
+        assert client.get("/").status_code == 503
+
+    def test_cache_add_failure_is_survived(self, shared_cache: BaseCache) -> None:
+        enable(message="truth")
+        shared_cache.delete(CACHE_KEY)
+        state.store._expires = -1
+        with mock.patch.object(type(shared_cache), "add", side_effect=ConnectionError("gone")):
+            assert state.current().message == "truth"
+
+    def test_missing_table_serves_the_site_never_a_500(self, hidden_table: None, client: Client) -> None:
+        assert client.get("/").status_code == 200
+        assert not state.current().known
+
+    def test_missing_table_with_fail_closed_serves_the_page(
+        self, settings: SettingsWrapper, hidden_table: None, client: Client
+    ) -> None:
+        settings.MAINTENANCE_MODE_FAIL_CLOSED = True
+        assert client.get("/").status_code == 503
+
+    def test_database_outage_keeps_the_last_good_snapshot(self, client: Client) -> None:
+        enable(message="last good")
+        state.current()
+        state.store._expires = -1
+        with mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")):
+            assert client.get("/").status_code == 503
+            assert state.current().message == "last good"
+
+    def test_failures_are_logged_once_per_interval_then_recovery(
+        self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_ERROR_LOG_INTERVAL = 60
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
+        ):
+            for _ in range(20):
+                state.store._expires = -1
+                state.current()
+        assert caplog.text.count("database is unavailable") == 1
+        state.store._expires = -1
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            state.current()
+        assert "database is back after" in caplog.text
+
+    def test_failure_log_repeats_after_the_interval(
+        self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_ERROR_LOG_INTERVAL = 0
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
+        ):
+            for _ in range(3):
+                state.store._expires = -1
+                state.current()
+        assert caplog.text.count("database is unavailable") == 3
+
+
+class TestForce:
+    def test_force_on_ignores_the_database(self, settings: SettingsWrapper, client: Client) -> None:
+        settings.MAINTENANCE_MODE_FORCE = True
+        assert client.get("/").status_code == 503
+
+    def test_force_off_ignores_the_database(self, settings: SettingsWrapper, client: Client) -> None:
+        enable()
+        settings.MAINTENANCE_MODE_FORCE = False
+        assert client.get("/").status_code == 200
+
+    def test_force_on_works_with_the_database_down(self, settings: SettingsWrapper, hidden_table: None) -> None:
+        settings.MAINTENANCE_MODE_FORCE = True
+        assert state.is_active()
+
+
+class TestSnapshot:
+    def test_round_trips_through_the_cache_payload(self) -> None:
+        snapshot = Snapshot.from_payload(
+            {
+                "enabled": True,
+                "message": "m",
+                "image_url": "/i.png",
+                "icon": "fa",
+                "button_text": "b",
+                "bypass_url": "/s",
+                "allowed_ips": "10.0.0.0/8\n2001:db8::/32",
+                "bypass_secret": "s" * 12,
+                "starts_at": datetime(2030, 1, 1, tzinfo=UTC),
+                "ends_at": 1893459600,
+                "version": 3,
+            }
+        )
+        again = Snapshot.from_payload(snapshot.to_payload())
+        assert again.to_payload() == snapshot.to_payload()
+        assert [str(network) for network in again.allowed_ips] == ["10.0.0.0/8", "2001:db8::/32"]
+        assert again.start == datetime(2030, 1, 1, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"enabled": "true"},
+            {"message": None},
+            {"version": -1},
+            {"version": True},
+            {"version": "3"},
+            {"allowed_ips": "10.0.0.300"},
+            {"starts_at": "2030-01-01"},
+            {"starts_at": True},
+            {"ends_at": float("nan")},
+            {"ends_at": datetime(2030, 1, 1)},  # naive
+        ],
+    )
+    def test_malformed_payloads_are_refused(self, change: dict[str, object]) -> None:
+        payload = Snapshot().to_payload() | change
+        with pytest.raises(ValueError, match=r"must be|allowed_ips|timestamp|naive"):
+            Snapshot.from_payload(payload)
+
+    def test_non_mapping_payload_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="expected a mapping"):
+            Snapshot.from_payload([1, 2])  # type: ignore[arg-type]
+
+    def test_missing_key_is_refused(self) -> None:
+        payload = Snapshot().to_payload()
+        del payload["version"]
+        with pytest.raises(KeyError):
+            Snapshot.from_payload(payload)
+
+    def test_active_window_boundaries(self) -> None:
+        window = Snapshot(enabled=True, starts_at=100.0, ends_at=200.0)
+        assert not window.is_active(99.999)
+        assert window.is_active(100.0)  # exactly at the start: on
+        assert window.is_active(199.999)
+        assert not window.is_active(200.0)  # exactly at the end: off
+        assert window.is_upcoming(50.0)
+        assert not window.is_upcoming(150.0)
+        assert window.has_ended(200.0)
+        assert not Snapshot(enabled=False, starts_at=100.0).is_upcoming(50.0)
+
+    def test_retry_after_counts_whole_seconds_to_the_end(self) -> None:
+        assert Snapshot(enabled=True, ends_at=200.0).retry_after(100.5) == 100
+        assert Snapshot(enabled=True, ends_at=200.0).retry_after(100.0) == 100
+        assert Snapshot(enabled=True, ends_at=200.0).retry_after(199.9) == 1
+        assert Snapshot(enabled=True, ends_at=200.0).retry_after(300.0) is None
