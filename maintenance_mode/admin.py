@@ -123,7 +123,10 @@ class MaintenanceEventAdmin(EventAdmin):
         return False
 
 
-_LABELS = {field.name: field.verbose_name for field in MaintenanceSettings._meta.fields}
+_LABELS = {
+    **{field.name: field.verbose_name for field in MaintenanceSettings._meta.fields},
+    "active": _("maintenance active (schedule)"),
+}
 
 
 def _short(value: object) -> str:

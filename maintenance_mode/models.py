@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -96,6 +97,10 @@ class MaintenanceSettings(models.Model):
             "Changing or clearing it revokes every link handed out."
         ),
     )
+    # Whether maintenance_enabled (True) or maintenance_disabled (False) was
+    # sent last: a scheduled start or end is announced once, by the first
+    # process that notices it, by claiming the change of this flag.
+    signalled_active = models.BooleanField(default=False, editable=False)
     version = models.PositiveBigIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -115,18 +120,19 @@ class MaintenanceSettings(models.Model):
 
         self.pk = self.SINGLETON_PK
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "signalled_active"}
         using = kwargs.get("using") or "default"
         with transaction.atomic(using=using):
             previous = type(self).objects.using(using).select_for_update().filter(pk=self.pk).first()
             self.version = (previous.version if previous else 0) + 1
+            was_signalled = previous.signalled_active if previous else False
+            self.signalled_active = state.Snapshot.from_instance(self).is_active(time.time())
             super().save(*args, **kwargs)
             changes = diff(previous, self)
             if changes:
                 MaintenanceEvent.objects.using(using).create(actor=actor[:150], source=source, changes=changes)
-            before = state.Snapshot.from_instance(previous) if previous else state.Snapshot()
             after = state.Snapshot.from_instance(self)
-            transaction.on_commit(lambda: _committed(before, after), using=using)
+            transaction.on_commit(lambda: _committed(was_signalled, after), using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError(_("The maintenance settings cannot be deleted; switch maintenance off instead."))
@@ -142,12 +148,37 @@ class MaintenanceSettings(models.Model):
         row, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return row
 
+    @classmethod
+    def announce_schedule(cls, seen: state.Snapshot, active: bool) -> state.Snapshot | None:
+        """Claim the announcement of a scheduled start (``active``) or end.
 
-def _committed(before: state.Snapshot, after: state.Snapshot) -> None:
+        Of all the processes that notice the boundary, only the one whose
+        guarded UPDATE changes the row sends the signal and records it; the
+        others get ``None``. The new version then reaches them as any write.
+        """
+        from maintenance_mode import signals, state
+
+        with transaction.atomic():
+            claimed = cls.objects.filter(pk=cls.SINGLETON_PK, version=seen.version, signalled_active=not active).update(
+                signalled_active=active, version=models.F("version") + 1
+            )
+            if not claimed:
+                return None
+            MaintenanceEvent.objects.create(
+                source=MaintenanceEvent.Source.SCHEDULE, changes={"active": [not active, active]}
+            )
+            row = cls.objects.get(pk=cls.SINGLETON_PK)
+        snapshot = state.Snapshot.from_instance(row)
+        signals.send(active, snapshot, source="schedule")
+        return snapshot
+
+
+def _committed(was_signalled: bool, after: state.Snapshot) -> None:
     from maintenance_mode import signals, state
 
     state.store.publish(after)
-    signals.send_transition(before, after, source="save")
+    if after.signalled_active != was_signalled:
+        signals.send(after.signalled_active, after, source="save")
 
 
 def _mask(value: str) -> str:

@@ -1,9 +1,10 @@
-"""``maintenance_enabled`` and ``maintenance_disabled``: sent when maintenance
-becomes active or stops being active, whatever changed it."""
+"""``maintenance_enabled`` and ``maintenance_disabled``: sent once when
+maintenance becomes active or stops being active, whatever changed it: a save
+(admin, command, Python API) in the saving process after commit, or a
+scheduled start or end in the first process that reads the state after it."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from django.dispatch import Signal
@@ -17,11 +18,7 @@ maintenance_enabled = Signal()
 maintenance_disabled = Signal()
 
 
-def send_transition(before: Snapshot, after: Snapshot, *, source: str, now: float | None = None) -> None:
-    """Send the signal matching a change of the active state, if there is one."""
-    now = time.time() if now is None else now
-    was, is_ = before.is_active(now), after.is_active(now)
-    if was == is_:
-        return
-    signal = maintenance_enabled if is_ else maintenance_disabled
-    signal.send(sender=after.__class__, snapshot=after, source=source)
+def send(active: bool, snapshot: Snapshot, *, source: str) -> None:
+    """Announce that maintenance became active (``True``) or stopped being active."""
+    signal = maintenance_enabled if active else maintenance_disabled
+    signal.send(sender=type(snapshot), snapshot=snapshot, source=source)

@@ -61,6 +61,8 @@ class Snapshot:
     starts_at: float | None = None
     ends_at: float | None = None
     version: int = 0
+    # The active state last announced by signals (see MaintenanceSettings).
+    signalled_active: bool = False
     # False when the state could not be read at all and this is the fallback.
     known: bool = True
 
@@ -106,8 +108,8 @@ class Snapshot:
         }
         if not all(isinstance(value, str) for value in strings.values()):
             raise ValueError("text fields must be strings")
-        if not isinstance(payload["enabled"], bool):
-            raise ValueError("enabled must be a boolean")
+        if not isinstance(payload["enabled"], bool) or not isinstance(payload["signalled_active"], bool):
+            raise ValueError("enabled and signalled_active must be booleans")
         version = payload["version"]
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise ValueError("version must be a non-negative integer")
@@ -127,6 +129,7 @@ class Snapshot:
             starts_at=_timestamp(payload["starts_at"]),
             ends_at=_timestamp(payload["ends_at"]),
             version=version,
+            signalled_active=payload["signalled_active"],
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -143,6 +146,7 @@ class Snapshot:
             "starts_at": self.starts_at,
             "ends_at": self.ends_at,
             "version": self.version,
+            "signalled_active": self.signalled_active,
         }
 
 
@@ -158,6 +162,7 @@ ROW_FIELDS = (
     "starts_at",
     "ends_at",
     "version",
+    "signalled_active",
 )
 
 
@@ -240,6 +245,8 @@ class Store:
             if self._expires > time.monotonic():
                 return self._current  # another thread refreshed while we waited
             loaded = self._load()
+            if loaded is not None:
+                loaded = self._announce_schedule(loaded)
             # Keep the snapshot object when nothing changed: its identity keys
             # the rendered page, which then survives the refresh.
             if loaded is not None and not _same_state(loaded, self._last_good):
@@ -256,6 +263,9 @@ class Store:
             self._last_good = snapshot
             self._current = self._effective(snapshot)
             self._expires = time.monotonic() + conf.STATE_TTL
+        self._publish_to_cache(snapshot)
+
+    def _publish_to_cache(self, snapshot: Snapshot) -> None:
         cache = self._shared_cache()
         if cache is None:
             return
@@ -265,6 +275,23 @@ class Store:
             self._failures.failed("cache", error)
         else:
             self._failures.succeeded("cache")
+
+    def _announce_schedule(self, snapshot: Snapshot) -> Snapshot:
+        """Send the signal for a scheduled start or end that nobody announced yet."""
+        active = snapshot.is_active(time.time())
+        if active == snapshot.signalled_active or conf.FORCE is not None:
+            return snapshot
+        from maintenance_mode.models import MaintenanceSettings
+
+        try:
+            announced = MaintenanceSettings.announce_schedule(snapshot, active)
+        except Exception as error:  # noqa: BLE001 - the next refresh tries again
+            self._failures.failed("database", error)
+            return snapshot
+        if announced is None:
+            return snapshot  # another process won; its version reaches us like any write
+        self._publish_to_cache(announced)
+        return announced
 
     def _effective(self, snapshot: Snapshot | None) -> Snapshot:
         if snapshot is None:

@@ -398,6 +398,7 @@ class TestSnapshot:
                 "starts_at": datetime(2030, 1, 1, tzinfo=UTC),
                 "ends_at": 1893459600,
                 "version": 3,
+                "signalled_active": True,
             }
         )
         again = Snapshot.from_payload(snapshot.to_payload())
@@ -409,6 +410,7 @@ class TestSnapshot:
         "change",
         [
             {"enabled": "true"},
+            {"signalled_active": None},
             {"message": None},
             {"version": -1},
             {"version": True},

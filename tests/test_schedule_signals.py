@@ -1,0 +1,122 @@
+"""A scheduled start or end is announced once, whichever process notices it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.test import TestCase, override_settings
+from django.utils import timezone
+
+from maintenance_mode import signals, state
+from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def received() -> Iterator[list[tuple[str, str]]]:
+    events: list[tuple[str, str]] = []
+
+    def on_enabled(source: str, **kwargs: Any) -> None:
+        events.append(("enabled", source))
+
+    def on_disabled(source: str, **kwargs: Any) -> None:
+        events.append(("disabled", source))
+
+    signals.maintenance_enabled.connect(on_enabled)
+    signals.maintenance_disabled.connect(on_disabled)
+    yield events
+    signals.maintenance_enabled.disconnect(on_enabled)
+    signals.maintenance_disabled.disconnect(on_disabled)
+
+
+def plan(start_in: timedelta | None, end_in: timedelta | None) -> MaintenanceSettings:
+    now = timezone.now()
+    row = MaintenanceSettings.load()
+    row.enabled = True
+    row.starts_at = now + start_in if start_in is not None else None
+    row.ends_at = now + end_in if end_in is not None else None
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row.save()
+    return row
+
+
+def later(delta: timedelta) -> mock._patch[mock.MagicMock]:
+    moment = (timezone.now() + delta).timestamp()
+    return mock.patch("maintenance_mode.state.time.time", return_value=moment)
+
+
+def test_scheduled_start_is_announced_once_across_processes(received: list[tuple[str, str]]) -> None:
+    plan(timedelta(minutes=10), timedelta(hours=1))
+    assert received == []  # saved ahead of time: nothing active yet
+    processes = [state.Store() for _ in range(3)]
+    for process in processes:
+        process.current()  # each reads the same version before the start
+    with later(timedelta(minutes=11)):
+        for process in processes:
+            process._expires = -1
+            assert process.current().is_active(state.time.time())
+    assert received == [("enabled", "schedule")]
+    event = MaintenanceEvent.objects.filter(source="schedule").get()
+    assert event.changes == {"active": [False, True]}
+    assert MaintenanceSettings.load().signalled_active
+
+
+def test_scheduled_end_is_announced_once(received: list[tuple[str, str]]) -> None:
+    plan(None, timedelta(minutes=5))
+    assert received == [("enabled", "save")]
+    with later(timedelta(minutes=6)):
+        for process in (state.Store(), state.Store()):
+            assert not process.current().is_active(state.time.time())
+    assert received == [("enabled", "save"), ("disabled", "schedule")]
+
+
+def test_losing_process_keeps_its_snapshot_and_reads_the_winner_later(received: list[tuple[str, str]]) -> None:
+    plan(timedelta(minutes=10), None)
+    loser = state.Store()
+    seen = loser.current()
+    with later(timedelta(minutes=11)):
+        state.Store().current()  # the winner
+        loser._expires = -1
+        assert loser.current().version == seen.version + 1  # read the winner's version from the database
+    assert received == [("enabled", "schedule")]
+
+
+def test_save_after_an_unnoticed_end_still_announces_it(received: list[tuple[str, str]]) -> None:
+    row = plan(None, timedelta(minutes=5))
+    MaintenanceSettings.objects.update(ends_at=timezone.now() - timedelta(minutes=1))  # ended, nobody looked
+    row.refresh_from_db()
+    row.message = "edited afterwards"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row.save()
+    assert received == [("enabled", "save"), ("disabled", "save")]
+
+
+@override_settings(MAINTENANCE_MODE_FORCE=False)
+def test_forced_state_announces_nothing(received: list[tuple[str, str]]) -> None:
+    MaintenanceSettings.load()
+    MaintenanceSettings.objects.update(enabled=True)  # active, never announced
+    state.current()
+    assert received == []
+    assert not MaintenanceSettings.load().signalled_active
+
+
+def test_failed_announcement_is_logged_and_retried(
+    received: list[tuple[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    MaintenanceSettings.load()
+    MaintenanceSettings.objects.update(enabled=True)  # active, never announced
+    with (
+        caplog.at_level(logging.WARNING, "maintenance_mode"),
+        mock.patch.object(MaintenanceSettings, "announce_schedule", side_effect=RuntimeError("db down")),
+    ):
+        assert state.current().enabled
+    assert "database is unavailable" in caplog.text
+    state.store._expires = -1
+    state.current()
+    assert received == [("enabled", "schedule")]
