@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -60,7 +61,7 @@ def test_scheduled_start_is_announced_once_across_processes(received: list[tuple
     with later(timedelta(minutes=11)):
         for process in processes:
             process._expires = -1
-            assert process.current().is_active(state.time.time())
+            assert process.current().is_active(time.time())
     assert received == [("enabled", "schedule")]
     event = MaintenanceEvent.objects.filter(source="schedule").get()
     assert event.changes == {"active": [False, True]}
@@ -72,7 +73,7 @@ def test_scheduled_end_is_announced_once(received: list[tuple[str, str]]) -> Non
     assert received == [("enabled", "save")]
     with later(timedelta(minutes=6)):
         for process in (state.Store(), state.Store()):
-            assert not process.current().is_active(state.time.time())
+            assert not process.current().is_active(time.time())
     assert received == [("enabled", "save"), ("disabled", "schedule")]
 
 
