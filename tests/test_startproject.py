@@ -1,0 +1,216 @@
+"""The README's installation steps, applied to a fresh ``django-admin startproject``
+site served by ``runserver``, checked over real HTTP."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+README_SETTINGS = """
+# Added as README.md "Installation" says:
+INSTALLED_APPS += ["maintenance_mode"]
+MIDDLEWARE += ["maintenance_mode.middleware.MaintenanceModeMiddleware"]
+"""
+MAKE_SESSION = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+user = get_user_model().objects.create_user("customer", password="customer-pass")
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key)
+"""
+
+
+@dataclass
+class Site:
+    root: Path
+    url: str
+
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        env = {**os.environ, "DJANGO_SUPERUSER_PASSWORD": "admin-pass"}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.root,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects."""
+
+    def __init__(self) -> None:
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
+
+    def request(
+        self, url: str, data: dict[str, str] | None = None, method: str | None = None, **headers: str
+    ) -> Answer:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return Answer(response.status, dict(response.headers), response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, dict(error.headers), error.read().decode())
+
+    def cookie(self, name: str) -> str | None:
+        return next((cookie.value for cookie in self.cookies if cookie.name == name), None)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("startproject")
+    subprocess.run([BIN / "django-admin", "startproject", "mysite", str(root)], check=True, timeout=60)
+    with (root / "mysite" / "settings.py").open("a") as settings:
+        settings.write(README_SETTINGS)
+    port = _free_port()
+    site = Site(root, f"http://127.0.0.1:{port}")
+    site.manage("migrate", "--noinput")
+    site.manage("createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(site.url + "/"):
+            assert time.monotonic() < deadline, "runserver did not start"
+            time.sleep(0.1)
+        yield site
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return Browser().request(url).status == 200
+    except urllib.error.URLError:  # not listening yet
+        return False
+
+
+def wait_for_status(url: str, status: int, timeout: float = 5.0) -> Answer:
+    deadline = time.monotonic() + timeout
+    while (answer := Browser().request(url)).status != status:
+        assert time.monotonic() < deadline, f"{url} stayed {answer.status}, expected {status}"
+        time.sleep(0.05)
+    return answer
+
+
+def admin_login(site: Site) -> Browser:
+    browser = Browser()
+    login = browser.request(site.url + "/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.body)
+    assert token
+    answer = browser.request(
+        site.url + "/admin/login/?next=/admin/",
+        {"csrfmiddlewaretoken": token.group(1), "username": "admin", "password": "admin-pass", "next": "/admin/"},
+        Referer=site.url + "/admin/login/",
+    )
+    assert answer.status == 302
+    return browser
+
+
+def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> None:
+    assert "Maintenance mode: off" in site.manage("maintenance", "status")
+    session_key = site.manage("shell", stdin=MAKE_SESSION).strip().splitlines()[-1]
+    admin = admin_login(site)
+
+    # On from the command line.
+    site.manage("maintenance", "on", "--message", "Back at noon.", "--secret", "readme-secret-123", "--for", "10m")
+    page = wait_for_status(site.url + "/", 503)
+    assert "Back at noon." in page.body
+    assert "no-store" in page.headers["Cache-Control"]
+    assert 0 < int(page.headers["Retry-After"]) <= 600
+    api = Browser().request(site.url + "/anything", Accept="application/json")
+    assert api.status == 503
+    assert api.headers["Content-Type"] == "application/json"
+    head = Browser().request(site.url + "/", method="HEAD")
+    assert head.status == 503
+    assert head.body == ""
+
+    # A logged-in customer is logged out: the session is gone from the store.
+    customer = Browser().request(site.url + "/", Cookie=f"sessionid={session_key}")
+    assert customer.status == 503
+    still_there = f"from django.contrib.sessions.models import Session; print(Session.objects.filter(session_key='{session_key}').exists())"
+    assert site.manage("shell", "-c", still_there).strip().splitlines()[-1] == "False"
+
+    # The administrator still sees the site, with the indicator.
+    home = admin.request(site.url + "/")
+    assert home.status == 200
+    assert "maintenance-mode-indicator" in home.body
+
+    # A forged X-Forwarded-For grants nothing; the secret link does.
+    assert Browser().request(site.url + "/", **{"X-Forwarded-For": "127.0.0.1"}).status == 503
+    tester = Browser()
+    link = tester.request(site.url + "/readme-secret-123")
+    assert link.status == 302
+    assert tester.cookie("maintenance_bypass")
+    assert tester.request(site.url + "/").status == 200
+
+    # Off from the admin, over HTTP.
+    change = admin.request(site.url + "/admin/maintenance_mode/maintenancesettings/")
+    assert change.status == 302
+    form_url = site.url + change.headers["Location"]
+    form = admin.request(form_url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
+    assert token
+    saved = admin.request(
+        form_url,
+        {"csrfmiddlewaretoken": token.group(1), "message": "Back at noon.", "bypass_secret": "readme-secret-123"},
+        Referer=form_url,
+    )
+    assert saved.status == 302
+    wait_for_status(site.url + "/", 200)
+    assert "Maintenance mode: off" in site.manage("maintenance", "status")
+    history = admin.request(site.url + "/admin/maintenance_mode/maintenanceevent/")
+    assert "command" in history.body
+    assert ">admin<" in history.body
