@@ -153,7 +153,7 @@ def admin_login(site: Site) -> Browser:
     answer = browser.request(
         site.url + "/admin/login/?next=/admin/",
         {"csrfmiddlewaretoken": token.group(1), "username": "admin", "password": "admin-pass", "next": "/admin/"},
-        Referer=site.url + "/admin/login/",
+        headers={"Referer": site.url + "/admin/login/"},
     )
     assert answer.status == 302
     return browser
@@ -170,7 +170,7 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     assert "Back at noon." in page.body
     assert "no-store" in page.headers["Cache-Control"]
     assert 0 < int(page.headers["Retry-After"]) <= 600
-    api = Browser().request(site.url + "/anything", Accept="application/json")
+    api = Browser().request(site.url + "/anything", headers={"Accept": "application/json"})
     assert api.status == 503
     assert api.headers["Content-Type"] == "application/json"
     head = Browser().request(site.url + "/", method="HEAD")
@@ -178,9 +178,12 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     assert head.body == ""
 
     # A logged-in customer is logged out: the session is gone from the store.
-    customer = Browser().request(site.url + "/", Cookie=f"sessionid={session_key}")
+    customer = Browser().request(site.url + "/", headers={"Cookie": f"sessionid={session_key}"})
     assert customer.status == 503
-    still_there = f"from django.contrib.sessions.models import Session; print(Session.objects.filter(session_key='{session_key}').exists())"
+    still_there = (
+        "from django.contrib.sessions.models import Session; "
+        f"print(Session.objects.filter(session_key='{session_key}').exists())"
+    )
     assert site.manage("shell", "-c", still_there).strip().splitlines()[-1] == "False"
 
     # The administrator still sees the site, with the indicator.
@@ -189,7 +192,7 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     assert "maintenance-mode-indicator" in home.body
 
     # A forged X-Forwarded-For grants nothing; the secret link does.
-    assert Browser().request(site.url + "/", **{"X-Forwarded-For": "127.0.0.1"}).status == 503
+    assert Browser().request(site.url + "/", headers={"X-Forwarded-For": "127.0.0.1"}).status == 503
     tester = Browser()
     link = tester.request(site.url + "/readme-secret-123")
     assert link.status == 302
@@ -206,7 +209,7 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     saved = admin.request(
         form_url,
         {"csrfmiddlewaretoken": token.group(1), "message": "Back at noon.", "bypass_secret": "readme-secret-123"},
-        Referer=form_url,
+        headers={"Referer": form_url},
     )
     assert saved.status == 302
     wait_for_status(site.url + "/", 200)
