@@ -76,10 +76,14 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
     def request(
-        self, url: str, data: dict[str, str] | None = None, method: str | None = None, **headers: str
+        self,
+        url: str,
+        data: dict[str, str] | None = None,
+        method: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with self.opener.open(request, timeout=10) as response:
                 return Answer(response.status, dict(response.headers), response.read().decode())
