@@ -14,7 +14,7 @@ from django.template.loader import get_template
 
 from maintenance_mode import validators
 from maintenance_mode.conf import PREFIX, conf
-from maintenance_mode.rules import admin_predicate
+from maintenance_mode.rules import admin_predicate, compile_globs
 
 MIDDLEWARE = "maintenance_mode.middleware.MaintenanceModeMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -74,11 +74,22 @@ def _check_globs(name: str, patterns: Sequence[str], id_: int) -> list[CheckMess
     if not _is_string_list(patterns):
         return [_error(id_, f"{PREFIX}{name} must be a list of strings.", 'For example: ["/health", "/api/*"].')]
     problems = [(pattern, validators.glob_error(pattern)) for pattern in patterns]
-    return [
+    errors: list[CheckMessage] = [
         _error(id_, f"{PREFIX}{name} has a bad pattern {pattern!r}: {why}.", 'Use globs like "/health" or "/api/*".')
         for pattern, why in problems
         if why
     ]
+    if name == "EXEMPT_PATHS" and not errors:
+        everything = compile_globs(patterns)
+        if everything is not None and everything.match("/") and everything.match("/any/page/at/all"):
+            errors.append(
+                _warning(
+                    3,
+                    f"{PREFIX}EXEMPT_PATHS matches every path, so maintenance would block nothing.",
+                    'Narrow the pattern, e.g. "/api/webhooks/*" instead of "/*".',
+                )
+            )
+    return errors
 
 
 def _check_networks() -> list[CheckMessage]:

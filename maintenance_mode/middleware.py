@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,8 +64,14 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
     return Verdict.BLOCK
 
 
+# "/static/../orders/" must not borrow the exemption of "/static/".
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+
+
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
     path_info = request.path_info
+    if _DOT_SEGMENT.search(request.path):
+        return False
     if compiled.admin_prefix and path_info.startswith(compiled.admin_prefix):
         return True
     if any(request.path.startswith(prefix) for prefix in compiled.open_prefixes):

@@ -89,3 +89,8 @@ def test_every_message_has_a_hint() -> None:
         messages = checks.check_middleware() + checks.check_settings()
     assert messages
     assert all(message.hint for message in messages)
+
+
+@pytest.mark.parametrize("pattern", ["/*", "*", "/**"])
+def test_exemption_that_opens_everything_is_w003(pattern: str) -> None:
+    assert ids(MAINTENANCE_MODE_EXEMPT_PATHS=[pattern]) == ["maintenance_mode.W003"]

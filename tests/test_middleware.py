@@ -411,3 +411,49 @@ def test_middleware_marks_itself_async_in_an_async_chain() -> None:
 
     assert iscoroutinefunction(MaintenanceModeMiddleware(get_response))  # type: ignore[arg-type]
     assert not iscoroutinefunction(MaintenanceModeMiddleware(lambda request: None))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/static/../order/1/edit", "/static/./x", "/api/webhooks/../../secret", "/admin/../", "/health/.."],
+)
+def test_dot_segments_never_borrow_an_exemption(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+    assert client.get(path).status_code == 503
+
+
+def test_dotted_names_are_not_dot_segments(client: Client, maintenance: MaintenanceSettings) -> None:
+    with override_settings(MAINTENANCE_MODE_EXEMPT_PATHS=["/.well-known/*"]):
+        assert client.get("/.well-known/acme-challenge/token").status_code == 404  # reached the URLconf
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.0/8"])
+@pytest.mark.parametrize("remote_addr", ["garbage", "", "10.0.0.1.5", "::ffff:zz", "10.0.0.1\x00"])
+def test_garbage_remote_addr_is_refused_not_a_500(
+    client: Client, maintenance: MaintenanceSettings, remote_addr: str
+) -> None:
+    assert client.get("/", REMOTE_ADDR=remote_addr).status_code == 503
+
+
+@override_settings(
+    MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.0/8"],
+    MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
+    MAINTENANCE_MODE_PROXY_COUNT=1,
+)
+@pytest.mark.parametrize("forwarded", ["<script>", "10.0.0.1, , ,", "1" * 5000, "10.0.0.1;rm -rf /", "unknown"])
+def test_garbage_forwarded_for_is_refused_not_a_500(
+    client: Client, maintenance: MaintenanceSettings, forwarded: str
+) -> None:
+    assert client.get("/", REMOTE_ADDR="198.51.100.1", HTTP_X_FORWARDED_FOR=forwarded).status_code == 503
+
+
+@pytest.mark.parametrize("cookie", ["", "x" * 4000, "1:abc:def", "\xe2\x82\xac", "1:1:1:1:1"])
+def test_odd_bypass_cookies_are_ignored(client: Client, maintenance: MaintenanceSettings, cookie: str) -> None:
+    maintenance.bypass_secret = "letmein-7Qx2-preview"
+    maintenance.save()
+    client.cookies["maintenance_bypass"] = cookie
+    assert client.get("/").status_code == 503
+
+
+@pytest.mark.parametrize("path", ["/%E2%82%AC", "/a%00b", "//", "/" + "a" * 3000, "/%ZZ", "/;x=1"])
+def test_odd_paths_get_the_page(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+    assert client.get(path).status_code == 503
