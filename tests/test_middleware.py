@@ -385,6 +385,22 @@ class TestAsyncPath:
         await _enable()
         assert (await async_client.get("/health")).status_code == 200
 
+    async def test_refresh_never_runs_in_the_event_loop_thread(self, async_client: AsyncClient) -> None:
+        import threading
+
+        loop_thread = threading.current_thread()
+        refreshed_in: list[threading.Thread] = []
+        original = state.Store._load
+
+        def recording_load(store: state.Store) -> state.Snapshot | None:
+            refreshed_in.append(threading.current_thread())
+            return original(store)
+
+        with mock.patch.object(state.Store, "_load", recording_load):
+            await async_client.get("/async/")
+        assert refreshed_in
+        assert loop_thread not in refreshed_in
+
     async def test_fresh_snapshot_needs_no_thread_hop(self, async_client: AsyncClient) -> None:
         with override_settings(MAINTENANCE_MODE_STATE_TTL=60):
             await _enable()
