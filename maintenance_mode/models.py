@@ -93,8 +93,8 @@ class MaintenanceSettings(models.Model):
         blank=True,
         validators=[validators.validate_secret],
         help_text=_(
-            "Opening /<secret> gives that browser the live site for a while. "
-            "Changing or clearing it revokes every link handed out."
+            "A browser that opens the site’s address followed by “/” and this secret sees the live "
+            "site for a while. Changing or clearing it revokes every link handed out."
         ),
     )
     # Whether maintenance_enabled (True) or maintenance_disabled (False) was

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -34,17 +35,18 @@ def page_context(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def render_page(snapshot: Snapshot) -> str:
-    """The page, rendered once per state, language and template unless DEBUG.
+    """The page, rendered once per state, language, time zone and template unless DEBUG.
 
     It is rendered without the request, so a flood of visitors costs one
     dictionary lookup each; templates that need the request cannot use it.
     """
+    key = (snapshot, get_language(), timezone.get_current_timezone_name(), conf.TEMPLATE)
     if settings.DEBUG:
-        return _render_page(snapshot, get_language(), conf.TEMPLATE)
-    return _cached_page(snapshot, get_language(), conf.TEMPLATE)
+        return _render_page(*key)
+    return _cached_page(*key)
 
 
-def _render_page(snapshot: Snapshot, language: str | None, template_name: str) -> str:
+def _render_page(snapshot: Snapshot, language: str | None, zone: str, template_name: str) -> str:
     return render_to_string(template_name, page_context(snapshot))
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("no-body/", views.no_body),
     path("streaming/", views.streaming),
     path("maintenance/", include("maintenance_mode.urls")),
+    path("account/", views.account),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.html import escape
 from django.views import View
 
 from maintenance_mode.decorators import maintenance_exempt
@@ -47,3 +48,11 @@ def no_body(request: HttpRequest) -> HttpResponse:
 
 def streaming(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(iter([b"<html><body>", b"stream", b"</body></html>"]))
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    """A page of the live site that shows who is logged in (for the browser tests)."""
+    if not request.user.is_authenticated:
+        return HttpResponse("<html><body><h1>Not signed in</h1></body></html>")
+    name = escape(request.user.get_username())
+    return HttpResponse(f"<html><body><h1>Signed in as {name}</h1></body></html>")
