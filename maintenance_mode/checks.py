@@ -93,23 +93,25 @@ def _check_globs(name: str, patterns: Sequence[str], id_: int) -> list[CheckMess
 
 
 def _check_networks() -> list[CheckMessage]:
-    value = conf.ALLOWED_IPS
-    if not _is_string_list(value):
-        return [
-            _error(5, f"{PREFIX}ALLOWED_IPS must be a list of strings.", 'For example: ["203.0.113.7", "10.0.0.0/8"].')
-        ]
     errors: list[CheckMessage] = []
-    for entry in value:
-        try:
-            validators.parse_network(entry)
-        except ValidationError:
+    for name in ("ALLOWED_IPS", "TRUSTED_PROXIES"):
+        value = getattr(conf, name)
+        if not _is_string_list(value):
             errors.append(
-                _error(
-                    5,
-                    f"{PREFIX}ALLOWED_IPS has {entry!r}, which is not an IP address or a CIDR network.",
-                    'Use addresses or networks such as "203.0.113.7", "10.0.0.0/8" or "2001:db8::/32".',
-                )
+                _error(5, f"{PREFIX}{name} must be a list of strings.", 'For example: ["203.0.113.7", "10.0.0.0/8"].')
             )
+            continue
+        for entry in value:
+            try:
+                validators.parse_network(entry)
+            except ValidationError:
+                errors.append(
+                    _error(
+                        5,
+                        f"{PREFIX}{name} has {entry!r}, which is not an IP address or a CIDR network.",
+                        'Use addresses or networks such as "203.0.113.7", "10.0.0.0/8" or "2001:db8::/32".',
+                    )
+                )
     return errors
 
 
@@ -151,11 +153,10 @@ def _check_types() -> list[CheckMessage]:
         ("LOGOUT_USERS", lambda v: isinstance(v, bool), "True or False"),
         ("SHOW_INDICATOR", lambda v: isinstance(v, bool), "True or False"),
         (
-            "IP_HEADERS",
-            lambda v: _is_string_list(v) and bool(v),
-            'a non-empty list of request.META keys, e.g. ["REMOTE_ADDR"]',
+            "PROXY_HEADER",
+            lambda v: isinstance(v, str) and v.startswith("HTTP_"),
+            'a request.META key such as "HTTP_X_FORWARDED_FOR"',
         ),
-        ("TRUSTED_PROXIES", _is_string_list, "a list of proxy IP prefixes"),
         (
             "BYPASS_COOKIE_NAME",
             lambda v: isinstance(v, str) and v.isidentifier(),
@@ -173,12 +174,12 @@ def _check_types() -> list[CheckMessage]:
         value = getattr(conf, name)
         if not ok(value):
             errors.append(_error(6, f"{PREFIX}{name} is {value!r}.", f"It must be {expected}."))
-    if conf.IP_HEADERS != ("REMOTE_ADDR",) and not (conf.PROXY_COUNT or conf.TRUSTED_PROXIES):
+    if conf.PROXY_COUNT and conf.TRUSTED_PROXIES:
         errors.append(
-            _warning(
-                2,
-                f"{PREFIX}IP_HEADERS trusts {list(conf.IP_HEADERS)} with no proxy declared.",
-                f"Anyone can forge those headers: set {PREFIX}PROXY_COUNT or {PREFIX}TRUSTED_PROXIES.",
+            _error(
+                10,
+                f"{PREFIX}PROXY_COUNT and {PREFIX}TRUSTED_PROXIES are both set.",
+                "Declare your proxies one way: TRUSTED_PROXIES (safer: it checks REMOTE_ADDR) or PROXY_COUNT.",
             )
         )
     try:

@@ -42,23 +42,21 @@ class Settings:
         return _get("ALLOWED_IPS", ())  # type: ignore[no-any-return]
 
     @property
-    def IP_HEADERS(self) -> Sequence[str]:
-        """``request.META`` keys that may carry the client IP, in order of trust.
-
-        Only ``REMOTE_ADDR`` by default: a forged ``X-Forwarded-For`` grants nothing
-        unless the deployment declares its proxies.
-        """
-        return _get("IP_HEADERS", ("REMOTE_ADDR",))  # type: ignore[no-any-return]
-
-    @property
     def PROXY_COUNT(self) -> int:
-        """How many reverse proxies stand in front of Django (for ``X-Forwarded-For``)."""
+        """How many reverse proxies every request passes through, each appending the
+        address it received the request from to ``PROXY_HEADER``. 0: only
+        ``REMOTE_ADDR`` counts, so a forged ``X-Forwarded-For`` grants nothing."""
         return _get("PROXY_COUNT", 0)  # type: ignore[no-any-return]
 
     @property
     def TRUSTED_PROXIES(self) -> Sequence[str]:
-        """IP prefixes of the proxies allowed to set ``X-Forwarded-For``."""
+        """Addresses or networks of your reverse proxies (instead of ``PROXY_COUNT``)."""
         return _get("TRUSTED_PROXIES", ())  # type: ignore[no-any-return]
+
+    @property
+    def PROXY_HEADER(self) -> str:
+        """The ``request.META`` key of the header your proxies append to."""
+        return _get("PROXY_HEADER", "HTTP_X_FORWARDED_FOR")  # type: ignore[no-any-return]
 
     @property
     def ADMIN_CHECK(self) -> str:

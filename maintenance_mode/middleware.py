@@ -7,7 +7,6 @@ answers, for the sync and the async path alike.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,9 +18,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from ipware import get_client_ip
 
 from maintenance_mode import bypass, page, state
+from maintenance_mode.client_ip import client_ip
 from maintenance_mode.conf import conf
 from maintenance_mode.rules import Rules, rules
 from maintenance_mode.state import Snapshot
@@ -83,17 +82,8 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
     networks = compiled.networks + snapshot.allowed_ips
     if not networks:
         return False
-    address, _routable = get_client_ip(
-        request,
-        proxy_count=conf.PROXY_COUNT or None,
-        proxy_trusted_ips=list(conf.TRUSTED_PROXIES) or None,
-        request_header_order=list(conf.IP_HEADERS),
-        strict=True,
-    )
-    if address is None:
-        return False
-    ip = ipaddress.ip_address(address)
-    return any(ip in network for network in networks)
+    address = client_ip(request.META, compiled.trusted_proxies)
+    return address is not None and any(address in network for network in networks)
 
 
 def _view_is_exempt(request: HttpRequest) -> bool:

@@ -29,6 +29,7 @@ class Rules:
     # Matched against request.path_info, like URL patterns.
     admin_prefix: str | None
     networks: tuple[validators.Network, ...]
+    trusted_proxies: tuple[validators.Network, ...]
     is_admin: UserPredicate
 
 
@@ -78,5 +79,6 @@ def rules() -> Rules:
         open_prefixes=tuple(prefix for prefix in prefixes if prefix),
         admin_prefix=_admin_prefix(),
         networks=validators.parse_networks(conf.ALLOWED_IPS),
+        trusted_proxies=validators.parse_networks(conf.TRUSTED_PROXIES),
         is_admin=admin_predicate(conf.ADMIN_CHECK),
     )

@@ -55,7 +55,9 @@ def test_middleware_before_messages_is_w001() -> None:
         ("FAIL_CLOSED", 1, "maintenance_mode.E006"),
         ("PROXY_COUNT", -1, "maintenance_mode.E006"),
         ("RETRY_AFTER", 0, "maintenance_mode.E006"),
-        ("IP_HEADERS", [], "maintenance_mode.E006"),
+        ("PROXY_HEADER", "X-Forwarded-For", "maintenance_mode.E006"),
+        ("TRUSTED_PROXIES", ["10.0.0.0/33"], "maintenance_mode.E005"),
+        ("TRUSTED_PROXIES", "10.0.0.2", "maintenance_mode.E005"),
         ("BYPASS_COOKIE_NAME", "bad name", "maintenance_mode.E006"),
         ("BASE_URL", "shop.example", "maintenance_mode.E006"),
         ("TEMPLATE", "no/such.html", "maintenance_mode.E007"),
@@ -69,15 +71,10 @@ def test_bad_setting_is_reported(name: str, value: object, expected: str) -> Non
     assert expected in ids(**{f"MAINTENANCE_MODE_{name}": value})
 
 
-def test_trusting_forwarded_headers_without_proxies_is_w002() -> None:
-    assert ids(MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]) == ["maintenance_mode.W002"]
-    assert (
-        ids(
-            MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
-            MAINTENANCE_MODE_PROXY_COUNT=1,
-        )
-        == []
-    )
+def test_declaring_proxies_two_ways_is_e010() -> None:
+    assert ids(MAINTENANCE_MODE_PROXY_COUNT=1, MAINTENANCE_MODE_TRUSTED_PROXIES=["10.0.0.2"]) == [
+        "maintenance_mode.E010"
+    ]
 
 
 def test_no_cache_alias_is_fine() -> None:

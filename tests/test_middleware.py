@@ -321,16 +321,80 @@ def test_forged_forwarded_for_grants_no_bypass(client: Client, maintenance: Main
     assert response.status_code == 503
 
 
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"])
+def test_dual_stack_ipv4_mapped_address_matches_its_ipv4_network(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    assert client.get("/", REMOTE_ADDR="::ffff:203.0.113.7").status_code == 200
+
+
 @override_settings(
     MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"],
-    MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
-    MAINTENANCE_MODE_TRUSTED_PROXIES=["10.1.1.1"],
+    IPWARE_ALGORITHM="legacy",
+    IPWARE_META_PRECEDENCE_ORDER=("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+    IPWARE_META_PROXY_COUNT=1,
 )
-def test_forwarded_for_counts_only_through_declared_proxies(client: Client, maintenance: MaintenanceSettings) -> None:
-    via_proxy = client.get("/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.1.1.1")
-    assert via_proxy.status_code == 200
-    direct = client.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.4")
-    assert direct.status_code == 503
+def test_project_ipware_settings_cannot_make_forwarded_for_count(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    response = client.get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert response.status_code == 503
+
+
+# Behind nginx ($proxy_add_x_forwarded_for), AWS ALB or Heroku, each proxy appends
+# the address it received the request from; its own address is REMOTE_ADDR.
+PROXY = "10.0.0.2"
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7", "10.0.0.0/8"], MAINTENANCE_MODE_PROXY_COUNT=1)
+@pytest.mark.parametrize(
+    ("forwarded", "allowed"),
+    [
+        ("203.0.113.7", True),  # the office, through nginx
+        ("192.168.1.5, 203.0.113.7", True),  # the office has a proxy of its own
+        ("203.0.113.7, 198.51.100.9", False),  # an attacker sent "203.0.113.7"; nginx appended the truth
+        ("10.0.0.9, 198.51.100.9", False),  # forging an internal address does not help either
+        ("<script>, 198.51.100.9", False),
+        ("", False),  # no header at all: only the proxy's own address, never the client's
+    ],
+)
+def test_proxy_count_takes_the_address_the_proxy_appended(
+    client: Client, maintenance: MaintenanceSettings, forwarded: str, allowed: bool
+) -> None:
+    response = client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+    assert (response.status_code == 200) is allowed
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_PROXY_COUNT=2)
+def test_proxy_count_of_two_skips_both_proxies(client: Client, maintenance: MaintenanceSettings) -> None:
+    honest = client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7, 172.16.0.5")
+    assert honest.status_code == 200
+    forged = client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.9, 172.16.0.5")
+    assert forged.status_code == 503
+
+
+@override_settings(
+    MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7", "10.0.0.0/8"],
+    MAINTENANCE_MODE_TRUSTED_PROXIES=["10.0.0.0/24", "172.16.0.5"],
+    MAINTENANCE_MODE_PROXY_HEADER="HTTP_X_REAL_CHAIN",
+)
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "allowed"),
+    [
+        (PROXY, "203.0.113.7", True),
+        (PROXY, "203.0.113.7, 172.16.0.5", True),  # two trusted hops
+        (PROXY, "203.0.113.7, 198.51.100.9", False),  # forged entry left of the real client
+        ("198.51.100.9", "203.0.113.7", False),  # straight to Django: the header is ignored
+        (PROXY, "", False),  # only proxies: no client
+        (PROXY, "172.16.0.5", False),
+        (PROXY, "203.0.113.7, garbage", False),
+    ],
+)
+def test_trusted_proxies_walk_the_chain_from_the_right(
+    client: Client, maintenance: MaintenanceSettings, remote: str, forwarded: str, allowed: bool
+) -> None:
+    response = client.get("/", REMOTE_ADDR=remote, HTTP_X_REAL_CHAIN=forwarded)
+    assert (response.status_code == 200) is allowed
 
 
 @override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1"])
@@ -450,11 +514,7 @@ def test_garbage_remote_addr_is_refused_not_a_500(
     assert client.get("/", REMOTE_ADDR=remote_addr).status_code == 503
 
 
-@override_settings(
-    MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.0/8"],
-    MAINTENANCE_MODE_IP_HEADERS=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
-    MAINTENANCE_MODE_PROXY_COUNT=1,
-)
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.0/8"], MAINTENANCE_MODE_PROXY_COUNT=1)
 @pytest.mark.parametrize("forwarded", ["<script>", "10.0.0.1, , ,", "1" * 5000, "10.0.0.1;rm -rf /", "unknown"])
 def test_garbage_forwarded_for_is_refused_not_a_500(
     client: Client, maintenance: MaintenanceSettings, forwarded: str
