@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 from maintenance_mode import state
+from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
 
@@ -66,8 +68,11 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "maintenance_snapshot": snapshot,
-                "maintenance_state": _state_label(snapshot),
-                "bypass_link": request.build_absolute_uri("/" + row.bypass_secret) if row.bypass_secret else "",
+                "maintenance_state": snapshot.phase(time.time()),
+                "maintenance_forced": conf.FORCE,
+                "bypass_link": request.build_absolute_uri(get_script_prefix() + row.bypass_secret)
+                if row.bypass_secret
+                else "",
                 "suggested_secret": secrets.token_urlsafe(18),
                 "history_url": reverse("admin:maintenance_mode_maintenanceevent_changelist"),
             }
@@ -82,17 +87,6 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
         if "_continue" not in request.POST and "_saveasnew" not in request.POST:
             return HttpResponseRedirect(request.path)
         return response
-
-
-def _state_label(snapshot: state.Snapshot) -> str:
-    import time
-
-    now = time.time()
-    if snapshot.is_active(now):
-        return "on"
-    if snapshot.is_upcoming(now):
-        return "scheduled"
-    return "off"
 
 
 @admin.register(MaintenanceEvent)

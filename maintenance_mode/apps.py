@@ -20,8 +20,9 @@ class MaintenanceModeConfig(AppConfig):
 
 def _settings_changed(**kwargs: Any) -> None:
     """Forget everything derived from settings, so ``override_settings`` works."""
-    from maintenance_mode import page, rules, state
+    from maintenance_mode import middleware, page, rules, state
 
     rules.rules.cache_clear()
+    middleware._resolves_to_exempt_view.cache_clear()
     page.clear_caches()
     state.store.reset()

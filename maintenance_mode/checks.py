@@ -67,6 +67,10 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_types()
     errors += _check_admin_check()
     errors += _check_cache()
+    if not settings.USE_TZ:
+        errors.append(
+            _error(11, "django-maintenance-shield needs USE_TZ = True.", "Start and end times are stored in UTC.")
+        )
     return errors
 
 

@@ -4,25 +4,12 @@ from typing import TYPE_CHECKING
 
 from django import forms
 
-from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceSettings
 
 if TYPE_CHECKING:
     ModelForm = forms.ModelForm[MaintenanceSettings]
 else:  # the generic form exists only for the type checker
     ModelForm = forms.ModelForm
-
-FIELDS = (
-    "enabled",
-    "starts_at",
-    "ends_at",
-    "message",
-    "image_url",
-    "icon",
-    "button_text",
-    "bypass_url",
-    "allowed_ips",
-    "bypass_secret",
-)
 
 
 class MaintenanceSettingsForm(ModelForm):
@@ -30,7 +17,7 @@ class MaintenanceSettingsForm(ModelForm):
 
     class Meta:
         model = MaintenanceSettings
-        fields = FIELDS
+        fields = EDITABLE_FIELDS
         widgets = {
             "message": forms.Textarea(attrs={"rows": 4}),
             "allowed_ips": forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.7\n10.0.0.0/8"}),

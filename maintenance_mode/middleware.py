@@ -7,6 +7,7 @@ answers, for the sync and the async path alike.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -56,7 +57,7 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
     logged_in = user is not None and user.is_authenticated
     if logged_in and compiled.is_admin(user):
         return Verdict.SERVE_WITH_NOTICE
-    if _view_is_exempt(request):
+    if _view_is_exempt(request):  # the admin (so administrators can log in) and @maintenance_exempt views
         return Verdict.SERVE
     if logged_in and conf.LOGOUT_USERS:
         return Verdict.LOGOUT_AND_BLOCK
@@ -68,14 +69,11 @@ _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
 
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
-    path_info = request.path_info
     if _DOT_SEGMENT.search(request.path):
         return False
-    if compiled.admin_prefix and path_info.startswith(compiled.admin_prefix):
-        return True
     if any(request.path.startswith(prefix) for prefix in compiled.open_prefixes):
         return True
-    return compiled.exempt_paths is not None and compiled.exempt_paths.match(path_info) is not None
+    return compiled.exempt_paths is not None and compiled.exempt_paths.match(request.path_info) is not None
 
 
 def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules) -> bool:
@@ -87,22 +85,35 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
 
 
 def _view_is_exempt(request: HttpRequest) -> bool:
+    if _DOT_SEGMENT.search(request.path):
+        return False
+    return _resolves_to_exempt_view(request.path_info, getattr(request, "urlconf", None), conf.EXEMPT_ADMIN)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolves_to_exempt_view(path_info: str, urlconf: str | None, exempt_admin: bool) -> bool:
+    """A ``@maintenance_exempt`` view, or any admin site's view (wherever it is mounted)."""
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(path_info, urlconf)
     except Resolver404:
         return False
+    if exempt_admin and "admin" in match.app_names:
+        return True
     view = match.func
     view_class = getattr(view, "view_class", None)
     return bool(getattr(view, "maintenance_exempt", False) or getattr(view_class, "maintenance_exempt", False))
 
 
-def respond(request: HttpRequest, verdict: Verdict, snapshot: Snapshot) -> HttpResponse:
-    """The response for a request that does not reach the site."""
+def settle(request: HttpRequest, snapshot: Snapshot, now: float) -> tuple[Verdict, HttpResponse | None]:
+    """The verdict and, for a request that does not reach the site, its response."""
+    verdict = decide(request, snapshot, now)
+    if verdict is Verdict.SERVE or verdict is Verdict.SERVE_WITH_NOTICE:
+        return verdict, None
     if verdict is Verdict.GRANT_BYPASS:
-        return grant_bypass(request, snapshot)
+        return verdict, grant_bypass(request, snapshot)
     if verdict is Verdict.LOGOUT_AND_BLOCK:
         logout(request)  # deletes the session from the store, not only the cookie
-    return maintenance_response(request, snapshot)
+    return verdict, maintenance_response(request, snapshot)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -119,8 +130,8 @@ def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpRespon
         response = JsonResponse(page.json_body(snapshot, now), status=503)
     else:
         response = HttpResponse(page.render_page(snapshot), status=503)
-    if request.method == "HEAD":
-        response.content = b""
+    # HEAD keeps the body, like any Django view: the server drops it and the
+    # Content-Length stays the one a GET would get.
     retry_after = snapshot.retry_after(now)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
@@ -130,9 +141,10 @@ def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpRespon
 
 
 def grant_bypass(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
-    target = request.GET.get("next", "/")
+    home = request.path.removesuffix(request.path_info) + "/"  # the site's root, under any script prefix
+    target = request.GET.get("next", home)
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        target = "/"
+        target = home
     response = HttpResponseRedirect(target)
     response.set_cookie(
         conf.BYPASS_COOKIE_NAME,
@@ -180,12 +192,12 @@ class MaintenanceModeMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         snapshot = state.store.current()
-        verdict = decide(request, snapshot, time.time())
-        if verdict is Verdict.SERVE:
-            return self.get_response(request)
+        verdict, response = settle(request, snapshot, time.time())
+        if response is not None:
+            return response
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(self.get_response(request))  # type: ignore[arg-type]
-        return respond(request, verdict, snapshot)
+        return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         get_response: AsyncGetResponse = self.get_response  # type: ignore[assignment]
@@ -193,9 +205,10 @@ class MaintenanceModeMiddleware:
         now = time.time()
         if not snapshot.is_active(now):
             return await get_response(request)
-        verdict = await sync_to_async(decide)(request, snapshot, now)
-        if verdict is Verdict.SERVE:
-            return await get_response(request)
+        # One hop to a thread: request.user, logout and the page may touch the database.
+        verdict, response = await sync_to_async(settle)(request, snapshot, now)
+        if response is not None:
+            return response
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(await get_response(request))
-        return await sync_to_async(respond)(request, verdict, snapshot)
+        return await get_response(request)

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
 from maintenance_mode import validators
@@ -14,8 +14,9 @@ from maintenance_mode import validators
 if TYPE_CHECKING:
     from maintenance_mode import state
 
-# The fields whose changes are recorded in the history, in display order.
-TRACKED_FIELDS = (
+# The fields an administrator edits (admin form, command), in display order;
+# their changes are recorded in the history.
+EDITABLE_FIELDS = (
     "enabled",
     "starts_at",
     "ends_at",
@@ -121,7 +122,8 @@ class MaintenanceSettings(models.Model):
         self.pk = self.SINGLETON_PK
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "signalled_active"}
-        using = kwargs.get("using") or "default"
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        kwargs["using"] = using
         with transaction.atomic(using=using):
             previous = type(self).objects.using(using).select_for_update().filter(pk=self.pk).first()
             self.version = (previous.version if previous else 0) + 1
@@ -149,28 +151,29 @@ class MaintenanceSettings(models.Model):
         return row
 
     @classmethod
-    def announce_schedule(cls, seen: state.Snapshot, active: bool) -> state.Snapshot | None:
+    def claim_announcement(cls, seen: state.Snapshot, active: bool) -> state.Snapshot | None:
         """Claim the announcement of a scheduled start (``active``) or end.
 
         Of all the processes that notice the boundary, only the one whose
-        guarded UPDATE changes the row sends the signal and records it; the
-        others get ``None``. The new version then reaches them as any write.
+        guarded UPDATE changes the row gets the new snapshot (and records the
+        change); the others get ``None``. Call it outside any transaction.
         """
-        from maintenance_mode import signals, state
+        from maintenance_mode import state
 
-        with transaction.atomic():
-            claimed = cls.objects.filter(pk=cls.SINGLETON_PK, version=seen.version, signalled_active=not active).update(
-                signalled_active=active, version=models.F("version") + 1
+        using = router.db_for_write(cls)
+        with transaction.atomic(using=using):
+            claimed = (
+                cls.objects.using(using)
+                .filter(pk=cls.SINGLETON_PK, version=seen.version, signalled_active=not active)
+                .update(signalled_active=active, version=models.F("version") + 1)
             )
             if not claimed:
                 return None
-            MaintenanceEvent.objects.create(
+            MaintenanceEvent.objects.using(using).create(
                 source=MaintenanceEvent.Source.SCHEDULE, changes={"active": [not active, active]}
             )
-            row = cls.objects.get(pk=cls.SINGLETON_PK)
-        snapshot = state.Snapshot.from_instance(row)
-        signals.send(active, snapshot, source="schedule")
-        return snapshot
+            row = cls.objects.using(using).get(pk=cls.SINGLETON_PK)
+        return state.Snapshot.from_instance(row)
 
 
 def _committed(was_signalled: bool, after: state.Snapshot) -> None:
@@ -193,7 +196,7 @@ def diff(previous: MaintenanceSettings | None, current: MaintenanceSettings) -> 
     """``{field: [old, new]}`` for every tracked field that changed; secrets are masked."""
     changes: dict[str, list[object]] = {}
     previous = previous or MaintenanceSettings()  # the first save is compared with the defaults
-    for name in TRACKED_FIELDS:
+    for name in EDITABLE_FIELDS:
         old = getattr(previous, name)
         new = getattr(current, name)
         if old == new:

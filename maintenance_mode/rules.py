@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils.module_loading import import_string
 
 from maintenance_mode import validators
@@ -26,8 +26,6 @@ class Rules:
     json_paths: re.Pattern[str] | None
     # Matched against request.path (with the script prefix), like STATIC_URL.
     open_prefixes: tuple[str, ...]
-    # Matched against request.path_info, like URL patterns.
-    admin_prefix: str | None
     networks: tuple[validators.Network, ...]
     trusted_proxies: tuple[validators.Network, ...]
     is_admin: UserPredicate
@@ -60,16 +58,6 @@ def _local_prefix(url: str) -> str | None:
     return path if path != "/" else None
 
 
-def _admin_prefix() -> str | None:
-    if not conf.EXEMPT_ADMIN:
-        return None
-    try:
-        url = reverse("admin:index")
-    except NoReverseMatch:
-        return None
-    return "/" + url.removeprefix(get_script_prefix())
-
-
 @functools.cache
 def rules() -> Rules:
     prefixes = (_local_prefix(settings.STATIC_URL or ""), _local_prefix(settings.MEDIA_URL or ""))
@@ -77,7 +65,6 @@ def rules() -> Rules:
         exempt_paths=compile_globs(conf.EXEMPT_PATHS),
         json_paths=compile_globs(conf.JSON_PATHS),
         open_prefixes=tuple(prefix for prefix in prefixes if prefix),
-        admin_prefix=_admin_prefix(),
         networks=validators.parse_networks(conf.ALLOWED_IPS),
         trusted_proxies=validators.parse_networks(conf.TRUSTED_PROXIES),
         is_admin=admin_predicate(conf.ADMIN_CHECK),

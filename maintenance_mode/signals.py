@@ -5,6 +5,7 @@ scheduled start or end in the first process that reads the state after it."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from django.dispatch import Signal
@@ -18,7 +19,21 @@ maintenance_enabled = Signal()
 maintenance_disabled = Signal()
 
 
+logger = logging.getLogger("maintenance_mode")
+
+
 def send(active: bool, snapshot: Snapshot, *, source: str) -> None:
-    """Announce that maintenance became active (``True``) or stopped being active."""
+    """Announce that maintenance became active (``True``) or stopped being active.
+
+    A failing receiver is logged, never raised: the change it reacts to is
+    already committed and must not turn into an error page or a retry.
+    """
     signal = maintenance_enabled if active else maintenance_disabled
-    signal.send(sender=type(snapshot), snapshot=snapshot, source=source)
+    for receiver, result in signal.send_robust(sender=type(snapshot), snapshot=snapshot, source=source):
+        if isinstance(result, Exception):
+            logger.error(
+                "maintenance_mode: the receiver %r of maintenance_%s failed.",
+                receiver,
+                "enabled" if active else "disabled",
+                exc_info=result,
+            )

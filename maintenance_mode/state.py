@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone  # not datetime.UTC: Python 3.10 is supported
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import BaseCache, caches
@@ -75,6 +75,14 @@ class Snapshot:
 
     def is_upcoming(self, now: float) -> bool:
         return self.enabled and self.starts_at is not None and now < self.starts_at and not self.has_ended(now)
+
+    def phase(self, now: float) -> str:
+        """``"on"``, ``"scheduled"`` or ``"off"``, honouring ``MAINTENANCE_MODE_FORCE``."""
+        if conf.FORCE is not None:
+            return "on" if conf.FORCE else "off"
+        if self.is_active(now):
+            return "on"
+        return "scheduled" if self.is_upcoming(now) else "off"
 
     def has_ended(self, now: float) -> bool:
         return self.ends_at is not None and now >= self.ends_at
@@ -174,12 +182,21 @@ def _timestamp(value: object) -> float | None:
             raise ValueError("naive datetime in the state; is USE_TZ off?")
         return value.timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            datetime.fromtimestamp(value, tz=timezone.utc)  # in range for display, too
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"timestamp out of range: {value!r}") from None
         return float(value)
     raise ValueError(f"bad timestamp {value!r}")
 
 
 def _datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _payload_version(payload: object) -> int:
+    version = payload.get("version") if isinstance(payload, Mapping) else None
+    return version if isinstance(version, int) else -1
 
 
 def _same_state(new: Snapshot, old: Snapshot | None) -> bool:
@@ -245,53 +262,62 @@ class Store:
             if self._expires > time.monotonic():
                 return self._current  # another thread refreshed while we waited
             loaded = self._load()
-            if loaded is not None:
-                loaded = self._announce_schedule(loaded)
             # Keep the snapshot object when nothing changed: its identity keys
             # the rendered page, which then survives the refresh.
             if loaded is not None and not _same_state(loaded, self._last_good):
                 self._last_good = loaded
                 self._current = self._effective(loaded)
             self._expires = time.monotonic() + conf.STATE_TTL
-            return self._current
+            last_good = self._last_good
         finally:
             self._lock.release()
+        if last_good is not None:
+            self._announce_if_due(last_good)  # outside the lock: receivers may save
+        return self._current
 
     def publish(self, snapshot: Snapshot) -> None:
         """After a committed write: this process at once, other processes via the cache."""
         with self._lock:
-            self._last_good = snapshot
-            self._current = self._effective(snapshot)
-            self._expires = time.monotonic() + conf.STATE_TTL
-        self._publish_to_cache(snapshot)
-
-    def _publish_to_cache(self, snapshot: Snapshot) -> None:
+            if self._last_good is None or snapshot.version >= self._last_good.version:
+                self._last_good = snapshot
+                self._current = self._effective(snapshot)
+                self._expires = time.monotonic() + conf.STATE_TTL
         cache = self._shared_cache()
         if cache is None:
             return
         try:
+            # Two writers racing to the cache: the older must not land last.
+            # (Check-then-set narrows the window to one round trip; the cache
+            # timeout bounds what remains.)
+            if _payload_version(cache.get(CACHE_KEY)) > snapshot.version:
+                return
             cache.set(CACHE_KEY, snapshot.to_payload(), conf.CACHE_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - any backend error: the database still has it
             self._failures.failed("cache", error)
         else:
             self._failures.succeeded("cache")
 
-    def _announce_schedule(self, snapshot: Snapshot) -> Snapshot:
+    def _announce_if_due(self, snapshot: Snapshot) -> None:
         """Send the signal for a scheduled start or end that nobody announced yet."""
         active = snapshot.is_active(time.time())
         if active == snapshot.signalled_active or conf.FORCE is not None:
-            return snapshot
+            return
+        from django.db import connections, router
+
+        from maintenance_mode import signals
         from maintenance_mode.models import MaintenanceSettings
 
+        if connections[router.db_for_write(MaintenanceSettings)].in_atomic_block:
+            return  # a rollback would undo the claim, not the signal: a later refresh announces it
         try:
-            announced = MaintenanceSettings.announce_schedule(snapshot, active)
+            announced = MaintenanceSettings.claim_announcement(snapshot, active)
         except Exception as error:  # noqa: BLE001 - the next refresh tries again
             self._failures.failed("database", error)
-            return snapshot
+            return
         if announced is None:
-            return snapshot  # another process won; its version reaches us like any write
-        self._publish_to_cache(announced)
-        return announced
+            return  # another process won; its version reaches us like any write
+        self.publish(announced)
+        signals.send(active, announced, source="schedule")
 
     def _effective(self, snapshot: Snapshot | None) -> Snapshot:
         if snapshot is None:
@@ -358,10 +384,17 @@ class Store:
 
         from maintenance_mode.models import MaintenanceSettings
 
-        # A savepoint, so a failure (e.g. no table yet) cannot poison the
-        # caller's transaction on PostgreSQL.
-        with transaction.atomic(using=router.db_for_read(MaintenanceSettings)):
-            row = MaintenanceSettings.objects.filter(pk=MaintenanceSettings.SINGLETON_PK).values(*ROW_FIELDS).first()
+        # The primary (write) database: a lagging replica could hand back an
+        # older version. A savepoint, so that a failure (e.g. no table yet)
+        # cannot poison the caller's transaction on PostgreSQL.
+        using = router.db_for_write(MaintenanceSettings)
+        with transaction.atomic(using=using):
+            row = (
+                MaintenanceSettings.objects.using(using)
+                .filter(pk=MaintenanceSettings.SINGLETON_PK)
+                .values(*ROW_FIELDS)
+                .first()
+            )
         return Snapshot() if row is None else Snapshot.from_payload(row)
 
 

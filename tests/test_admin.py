@@ -170,3 +170,10 @@ def test_history_shows_cleared_values_as_a_dash(staff_client: Client) -> None:
     staff_client.post(CHANGE, form_data(message="x"))
     staff_client.post(CHANGE, form_data(message=""))
     assert "message: x → —" in staff_client.get("/admin/maintenance_mode/maintenanceevent/").content.decode()
+
+
+def test_change_form_warns_when_force_overrides_it(staff_client: Client, settings: Any) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    content = staff_client.get(CHANGE).content.decode()
+    assert "Maintenance mode is ON" in content
+    assert "MAINTENANCE_MODE_FORCE in the settings overrides this form" in content

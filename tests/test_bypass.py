@@ -148,3 +148,10 @@ def test_secret_link_when_maintenance_is_off_reaches_the_site(client: Client) ->
     row.bypass_secret = SECRET
     row.save()
     assert client.get(f"/{SECRET}").status_code == 404
+
+
+def test_secret_link_under_a_script_prefix_redirects_to_the_sites_home(
+    client: Client, with_secret: MaintenanceSettings
+) -> None:
+    response = client.get(f"/{SECRET}", SCRIPT_NAME="/shop")
+    assert response["Location"] == "/shop/"

@@ -91,3 +91,7 @@ def test_every_message_has_a_hint() -> None:
 @pytest.mark.parametrize("pattern", ["/*", "*", "/**"])
 def test_exemption_that_opens_everything_is_w003(pattern: str) -> None:
     assert ids(MAINTENANCE_MODE_EXEMPT_PATHS=[pattern]) == ["maintenance_mode.W003"]
+
+
+def test_use_tz_off_is_e011() -> None:
+    assert "maintenance_mode.E011" in ids(USE_TZ=False)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from maintenance_mode import signals, state
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # announcements are made outside transactions
 
 
 @pytest.fixture
@@ -114,10 +114,103 @@ def test_failed_announcement_is_logged_and_retried(
     MaintenanceSettings.objects.update(enabled=True)  # active, never announced
     with (
         caplog.at_level(logging.WARNING, "maintenance_mode"),
-        mock.patch.object(MaintenanceSettings, "announce_schedule", side_effect=RuntimeError("db down")),
+        mock.patch.object(MaintenanceSettings, "claim_announcement", side_effect=RuntimeError("db down")),
     ):
         assert state.current().enabled
     assert "database is unavailable" in caplog.text
     state.store._expires = -1
     state.current()
+    assert received == [("enabled", "schedule")]
+
+
+def test_receiver_that_saves_the_settings_does_not_deadlock(received: list[tuple[str, str]]) -> None:
+    """A receiver of the scheduled start may itself save (e.g. to change the message)."""
+    import threading
+
+    def save_in_receiver(snapshot: state.Snapshot, **kwargs: Any) -> None:
+        row = MaintenanceSettings.load()
+        row.message = "started by the schedule"
+        row.save()
+
+    plan(timedelta(minutes=10), None)
+    signals.maintenance_enabled.connect(save_in_receiver)
+    try:
+        with later(timedelta(minutes=11)):
+            worker = threading.Thread(target=lambda: state.Store().current(), daemon=True)
+            worker.start()
+            worker.join(timeout=10)
+    finally:
+        signals.maintenance_enabled.disconnect(save_in_receiver)
+    assert not worker.is_alive(), "the refresh deadlocked"
+    assert MaintenanceSettings.load().message == "started by the schedule"
+    assert received == [("enabled", "schedule")]
+
+
+def test_no_announcement_inside_a_callers_transaction(received: list[tuple[str, str]]) -> None:
+    """A rollback would undo the claim but not the signal: wait for a refresh outside."""
+    from django.db import transaction
+
+    plan(timedelta(minutes=10), None)
+    with later(timedelta(minutes=11)):
+        with transaction.atomic():
+            state.Store().current()
+        assert received == []
+        state.Store().current()
+    assert received == [("enabled", "schedule")]
+
+
+def test_failing_receiver_is_logged_and_the_state_still_published(
+    received: list[tuple[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise KeyError("bug in a receiver")
+
+    plan(timedelta(minutes=10), None)
+    signals.maintenance_enabled.connect(broken)
+    try:
+        with later(timedelta(minutes=11)), caplog.at_level(logging.ERROR, "maintenance_mode"):
+            process = state.Store()
+            snapshot = process.current()
+    finally:
+        signals.maintenance_enabled.disconnect(broken)
+    assert "receiver" in caplog.text
+    assert "failed" in caplog.text
+    assert snapshot.signalled_active  # the announced version was installed
+    assert received == [("enabled", "schedule")]  # the other receivers still ran
+
+
+def test_failing_receiver_does_not_break_a_save(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("bug in a receiver")
+
+    signals.maintenance_enabled.connect(broken)
+    try:
+        with caplog.at_level(logging.ERROR, "maintenance_mode"):
+            row = MaintenanceSettings.load()
+            row.enabled = True
+            row.save()  # autocommit: on_commit runs now
+    finally:
+        signals.maintenance_enabled.disconnect(broken)
+    assert state.is_active()
+    assert "failed" in caplog.text
+
+
+def test_a_stale_claim_loses_to_the_first(received: list[tuple[str, str]]) -> None:
+    plan(timedelta(minutes=10), None)
+    seen = state.Store().current()
+    first = MaintenanceSettings.claim_announcement(seen, active=True)
+    assert first is not None
+    assert first.version == seen.version + 1
+    assert MaintenanceSettings.claim_announcement(seen, active=True) is None
+    assert MaintenanceEvent.objects.filter(source="schedule").count() == 1
+
+
+def test_process_that_loses_the_race_sends_nothing(received: list[tuple[str, str]]) -> None:
+    plan(timedelta(minutes=10), None)
+    stale = state.Store().current()  # both processes read this version before the start
+    with later(timedelta(minutes=11)):
+        state.Store().current()  # the winner claims and announces
+        loser = state.Store()
+        with mock.patch.object(loser, "_load", return_value=stale):
+            assert loser.current() is not None
     assert received == [("enabled", "schedule")]

@@ -151,6 +151,17 @@ class TestWrites:
         assert shared_cache.get(CACHE_KEY) is None
         assert not state.is_active()
 
+    def test_older_write_never_overwrites_a_newer_one_in_the_cache(self, shared_cache: BaseCache) -> None:
+        shared_cache.set(CACHE_KEY, Snapshot(enabled=False, version=99).to_payload())
+        state.store.publish(Snapshot(enabled=True, version=98))
+        assert shared_cache.get(CACHE_KEY)["version"] == 99
+
+    def test_older_publication_does_not_roll_this_process_back(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        state.store.publish(Snapshot(enabled=True, version=10))
+        state.store.publish(Snapshot(enabled=False, version=9))
+        assert state.store.current().version == 10
+
     def test_write_with_the_cache_down_is_still_committed_and_logged(
         self, dead_cache: BaseCache, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -419,6 +430,7 @@ class TestSnapshot:
             {"starts_at": "2030-01-01"},
             {"starts_at": True},
             {"ends_at": float("nan")},
+            {"ends_at": 1e20},  # beyond what a datetime can show
             {"ends_at": datetime(2030, 1, 1)},  # naive
         ],
     )

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from maintenance_mode import schedule
 from maintenance_mode.conf import conf
-from maintenance_mode.forms import FIELDS, MaintenanceSettingsForm
-from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.forms import MaintenanceSettingsForm
+from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceEvent, MaintenanceSettings
 from maintenance_mode.state import Snapshot
 
 
@@ -104,7 +104,7 @@ class Command(BaseCommand):
 
     def apply(self, row: MaintenanceSettings, changes: dict[str, Any]) -> MaintenanceSettings:
         """Validate with the admin's form, then save; on any error nothing changes."""
-        data = {field: getattr(row, field) for field in FIELDS}
+        data = {field: getattr(row, field) for field in EDITABLE_FIELDS}
         data.update(changes)
         form = MaintenanceSettingsForm(data=data, instance=row)
         if not form.is_valid():
@@ -121,7 +121,8 @@ class Command(BaseCommand):
     def show_status(self, row: MaintenanceSettings, *, as_json: bool) -> None:
         snapshot = Snapshot.from_instance(row)
         now = time.time()
-        active = snapshot.is_active(now) if conf.FORCE is None else conf.FORCE
+        phase = snapshot.phase(now)
+        active = phase == "on"
         link = _bypass_link(row.bypass_secret)
         if as_json:
             self.stdout.write(
@@ -143,12 +144,11 @@ class Command(BaseCommand):
                 )
             )
             return
-        if active:
-            state = self.style.WARNING("ON")
-        elif snapshot.is_upcoming(now):
-            state = self.style.NOTICE("SCHEDULED")
-        else:
-            state = self.style.SUCCESS("off")
+        state = {
+            "on": self.style.WARNING("ON"),
+            "scheduled": self.style.NOTICE("SCHEDULED"),
+            "off": self.style.SUCCESS("off"),
+        }[phase]
         lines = [f"Maintenance mode: {state}"]
         if conf.FORCE is not None:
             lines.append(
