@@ -27,8 +27,11 @@ def parse_instant(text: str) -> datetime:
 
     A local time that a DST change skips or repeats is refused rather than guessed.
     """
+    cleaned = text.strip()
+    if cleaned[-1:] in ("Z", "z"):  # Python 3.10's fromisoformat does not read "Z"
+        cleaned = cleaned[:-1] + "+00:00"
     try:
-        value = datetime.fromisoformat(text.strip())
+        value = datetime.fromisoformat(cleaned)
     except ValueError:
         raise ValueError(
             f"“{text}” is not an ISO 8601 time such as 2026-12-01T22:00 or 2026-12-01T22:00+01:00."

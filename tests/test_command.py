@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from io import StringIO
 from typing import Any
 from unittest import mock
@@ -14,6 +15,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+
+UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from django.test import TestCase
 import maintenance_mode
 from maintenance_mode import signals
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+
+UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 pytestmark = pytest.mark.django_db
 

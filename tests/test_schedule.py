@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from unittest import mock
 
 import pytest
@@ -11,6 +12,8 @@ from django.test import Client, TestCase, override_settings
 
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.schedule import parse_duration, parse_instant
+
+UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 
 @pytest.mark.parametrize(

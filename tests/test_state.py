@@ -7,7 +7,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 from unittest import mock
 
@@ -21,6 +22,8 @@ from maintenance_mode import state
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.state import CACHE_KEY, Snapshot
 from tests.redis_helpers import REDIS_URL, require_redis
+
+UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 pytestmark = pytest.mark.django_db
 

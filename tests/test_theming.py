@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from maintenance_mode.models import MaintenanceSettings
+
+UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
