@@ -4,7 +4,8 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import router, transaction
 from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -80,6 +81,11 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
 
     def save_model(self, request: HttpRequest, obj: MaintenanceSettings, form: ModelForm[Any], change: bool) -> None:
         obj.save(actor=request.user.get_username(), source=MaintenanceEvent.Source.ADMIN)
+        version = obj.version
+        # After the commit, and after the publication the save queued before it.
+        transaction.on_commit(
+            lambda: _warn_if_not_propagated(request, version), using=router.db_for_write(MaintenanceSettings)
+        )
 
     def response_change(self, request: HttpRequest, obj: MaintenanceSettings) -> HttpResponse:
         # Stay on the form: the singleton has no list to go back to.
@@ -87,6 +93,12 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
         if "_continue" not in request.POST and "_saveasnew" not in request.POST:
             return HttpResponseRedirect(request.path)
         return response
+
+
+def _warn_if_not_propagated(request: HttpRequest, version: int) -> None:
+    warning = state.store.propagation_warning(version)
+    if warning:
+        messages.warning(request, warning)
 
 
 @admin.register(MaintenanceEvent)

@@ -289,13 +289,41 @@ class Store:
             # Two writers racing to the cache: the older must not land last.
             # (Check-then-set narrows the window to one round trip; the cache
             # timeout bounds what remains.)
-            if _payload_version(cache.get(CACHE_KEY)) > snapshot.version:
+            try:
+                cached = cache.get(CACHE_KEY)
+            except Exception:  # noqa: BLE001 - garbage that does not unpickle must not block its overwrite
+                cached = None  # (if the cache is down, set() fails and says so)
+            if _payload_version(cached) > snapshot.version:
                 return
             cache.set(CACHE_KEY, snapshot.to_payload(), conf.CACHE_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - any backend error: the database still has it
             self._failures.failed("cache", error)
         else:
             self._failures.succeeded("cache")
+
+    def propagation_warning(self, version: int) -> str | None:
+        """Why other servers may not see ``version`` within the TTL, or ``None``.
+
+        Writers call this after saving: when the shared cache missed the new
+        state, the others keep the old one until the cache entry expires.
+        """
+        cache = self._shared_cache()
+        if cache is None:
+            return None
+        from django.utils.translation import gettext as _
+
+        try:
+            cached = _payload_version(cache.get(CACHE_KEY))
+        except Exception as error:  # noqa: BLE001
+            reason = _("the shared cache is unreachable (%(error)s)") % {"error": f"{type(error).__name__}: {error}"}
+        else:
+            if cached >= version:
+                return None
+            reason = _("the shared cache still holds an older state")
+        return _(
+            "Saved, but %(reason)s: other servers may keep the previous state for up to %(seconds)s s "
+            "(MAINTENANCE_MODE_CACHE_TIMEOUT)."
+        ) % {"reason": reason, "seconds": conf.CACHE_TIMEOUT}
 
     def _announce_if_due(self, snapshot: Snapshot) -> None:
         """Send the signal for a scheduled start or end that nobody announced yet."""

@@ -468,3 +468,16 @@ class TestSnapshot:
         assert Snapshot(enabled=True, ends_at=200.0).retry_after(100.0) == 100
         assert Snapshot(enabled=True, ends_at=200.0).retry_after(199.9) == 1
         assert Snapshot(enabled=True, ends_at=200.0).retry_after(300.0) is None
+
+
+class TestPropagationWarning:
+    def test_no_warning_when_the_cache_has_the_version(self, shared_cache: BaseCache) -> None:
+        row = enable()
+        assert state.store.propagation_warning(row.version) is None
+
+    def test_warning_when_the_cache_holds_an_older_state(self, shared_cache: BaseCache) -> None:
+        row = enable()
+        shared_cache.set(CACHE_KEY, Snapshot(version=row.version - 1).to_payload())
+        warning = state.store.propagation_warning(row.version)
+        assert warning is not None
+        assert "still holds an older state" in warning

@@ -16,7 +16,7 @@ from maintenance_mode import schedule
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceEvent, MaintenanceSettings
-from maintenance_mode.state import Snapshot
+from maintenance_mode.state import Snapshot, store
 
 
 class Command(BaseCommand):
@@ -60,6 +60,9 @@ class Command(BaseCommand):
             changes = {"enabled": False, "starts_at": None, "ends_at": None}
         row = self.apply(row, changes)
         self.show_status(row, as_json=False)
+        warning = store.propagation_warning(row.version)
+        if warning:
+            self.stderr.write(self.style.WARNING(f"Warning: {warning}"))
 
     def changes_for_on(self, row: MaintenanceSettings, options: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {"enabled": True}
