@@ -6,6 +6,8 @@ import dataclasses
 import time
 from datetime import datetime
 
+from django.utils import timezone
+
 from maintenance_mode import state
 from maintenance_mode.conf import conf
 
@@ -18,6 +20,13 @@ class Notice:
     ends_at: datetime | None
     message: str
     version: int
+
+    @property
+    def same_day(self) -> bool:
+        """Start and end fall on the same date in the current time zone."""
+        if self.starts_at is None or self.ends_at is None:
+            return False
+        return timezone.localtime(self.starts_at).date() == timezone.localtime(self.ends_at).date()
 
 
 def current_notice(now: float | None = None) -> Notice:

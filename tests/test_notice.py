@@ -40,21 +40,33 @@ def test_banner_is_empty_when_nothing_is_planned() -> None:
     assert banner() == ""
 
 
-def test_banner_announces_a_window_within_the_lead_time() -> None:
-    start = timezone.now() + timedelta(hours=5)
-    plan(start, start + timedelta(hours=2))
-    html = banner()
-    assert "Scheduled maintenance on" in html
+def at_noon_paris(hours_ahead: int = 0) -> mock._patch[mock.MagicMock]:
+    moment = datetime(2100, 1, 1, 11, tzinfo=UTC) + timedelta(hours=hours_ahead)  # 12:00 in Paris
+    return mock.patch("maintenance_mode.notice.time.time", return_value=moment.timestamp())
+
+
+def test_banner_for_a_same_day_window_names_the_day_once_with_the_zone() -> None:
+    plan(datetime(2100, 1, 1, 21, tzinfo=UTC), datetime(2100, 1, 1, 22, 30, tzinfo=UTC))
+    with at_noon_paris():
+        html = banner()
+    assert "Scheduled maintenance on Jan. 1, 2100 from 10 p.m. to 11:30 p.m. (CET)." in html
+    assert "The site will be unavailable during that time." in html
     assert 'role="region"' in html
-    assert "until" in html
     assert "Dismiss" in html
 
 
+def test_banner_for_a_window_across_midnight_gives_both_dates() -> None:
+    plan(datetime(2100, 1, 1, 22, tzinfo=UTC), datetime(2100, 1, 2, 1, tzinfo=UTC))
+    with at_noon_paris():
+        html = banner()
+    assert "Scheduled maintenance from Jan. 1, 2100, 11 p.m. to Jan. 2, 2100, 2 a.m. (CET)." in html
+
+
 def test_banner_without_an_end_says_from_when() -> None:
-    plan(timezone.now() + timedelta(hours=5), None)
-    html = banner()
-    assert "Scheduled maintenance on" in html
-    assert "until" not in html
+    plan(datetime(2100, 1, 1, 21, tzinfo=UTC), None)
+    with at_noon_paris():
+        html = banner()
+    assert "Scheduled maintenance on Jan. 1, 2100 from 10 p.m. (CET)." in html
 
 
 @override_settings(MAINTENANCE_MODE_BANNER_LEAD_TIME=3600)
@@ -86,7 +98,8 @@ def test_banner_uses_the_visitors_language() -> None:
         mock.patch("maintenance_mode.notice.time.time", return_value=datetime(2100, 1, 1, 10, tzinfo=UTC).timestamp()),
     ):
         html = banner()
-    assert "janvier" in html  # the date, at least, is French; the sentence too once translated
+    assert "Maintenance planifiée le 1 janvier 2100 à partir de 21:00 (CET)." in html
+    assert "Le site sera indisponible pendant cette période." in html
 
 
 def test_context_processor_is_lazy_and_reads_the_snapshot(django_assert_num_queries: Any) -> None:
