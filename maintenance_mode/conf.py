@@ -14,8 +14,22 @@ from django.conf import settings as django_settings
 PREFIX = "MAINTENANCE_MODE_"
 
 
+# Values already read: an unset setting costs an AttributeError inside LazySettings
+# (2-3 µs), and the maintenance page reads several per request. Emptied on every
+# ``setting_changed`` (apps.py), so override_settings still works.
+_values: dict[str, Any] = {}
+
+
 def _get(name: str, default: Any) -> Any:
-    return getattr(django_settings, PREFIX + name, default)
+    try:
+        return _values[name]
+    except KeyError:
+        value = _values[name] = getattr(django_settings, PREFIX + name, default)
+        return value
+
+
+def clear_cache() -> None:
+    _values.clear()
 
 
 class Settings:

@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.urls import Resolver404, resolve
-from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.functional import SimpleLazyObject, empty
+from django.utils.http import http_date, url_has_allowed_host_and_scheme
 
 from maintenance_mode import bypass, page, state
 from maintenance_mode.client_ip import client_ip
@@ -51,9 +53,9 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
         return Verdict.SERVE
     if _client_ip_allowed(request, snapshot, compiled):
         return Verdict.SERVE
-    if bypass.cookie_is_valid(request.COOKIES.get(conf.BYPASS_COOKIE_NAME), snapshot.secret):
+    if snapshot.secret and bypass.cookie_is_valid(request.COOKIES.get(conf.BYPASS_COOKIE_NAME), snapshot.secret):
         return Verdict.SERVE_WITH_NOTICE
-    user = getattr(request, "user", None)
+    user = _user(request)
     logged_in = user is not None and user.is_authenticated
     if logged_in and compiled.is_admin(user):
         return Verdict.SERVE_WITH_NOTICE
@@ -66,6 +68,21 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
 
 # "/static/../orders/" must not borrow the exemption of "/static/".
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+
+
+def _user(request: HttpRequest) -> Any:
+    """``request.user``, or ``None`` when it can only be anonymous.
+
+    AuthenticationMiddleware's lazy user is read from the session; with no
+    session cookie there is no session, so a visitor without one is known to
+    be anonymous without building the session or the user (most of a blocked
+    request's cost during a flood).
+    """
+    user = getattr(request, "user", None)
+    untouched = isinstance(user, SimpleLazyObject) and user._wrapped is empty
+    if untouched and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    return user
 
 
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
@@ -87,11 +104,16 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
 def _view_is_exempt(request: HttpRequest) -> bool:
     if _DOT_SEGMENT.search(request.path):
         return False
-    return _resolves_to_exempt_view(request.path_info, getattr(request, "urlconf", None), conf.EXEMPT_ADMIN)
+    urlconf = getattr(request, "urlconf", None)
+    # Translated URL patterns need LocaleMiddleware, which sets LANGUAGE_CODE
+    # (cheaper than asking the translation machinery).
+    language = getattr(request, "LANGUAGE_CODE", None)
+    return _resolves_to_exempt_view(request.path_info, urlconf, language, conf.EXEMPT_ADMIN)
 
 
 @functools.lru_cache(maxsize=1024)
-def _resolves_to_exempt_view(path_info: str, urlconf: str | None, exempt_admin: bool) -> bool:
+def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str | None, exempt_admin: bool) -> bool:
+    # ``language`` is part of the key because URL patterns may be translated.
     """A ``@maintenance_exempt`` view, or any admin site's view (wherever it is mounted)."""
     try:
         match = resolve(path_info, urlconf)
@@ -120,7 +142,24 @@ def wants_json(request: HttpRequest) -> bool:
     compiled = rules()
     if compiled.json_paths is not None and compiled.json_paths.match(request.path_info):
         return True
-    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+    return _prefers_json(request.META.get("HTTP_ACCEPT", "*/*"))
+
+
+@functools.lru_cache(maxsize=256)
+def _prefers_json(accept: str) -> bool:
+    """Django's negotiation, once per distinct Accept header: parsing one costs more than the page."""
+    probe = HttpRequest()
+    probe.META["HTTP_ACCEPT"] = accept
+    return probe.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return http_date(second)
+
+
+# What add_never_cache_headers() writes on a new response, without its parsing and merging.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
@@ -129,14 +168,19 @@ def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpRespon
     if wants_json(request):
         response = JsonResponse(page.json_body(snapshot, now), status=503)
     else:
-        response = HttpResponse(page.render_page(snapshot), status=503)
+        response = HttpResponse(page.page_bytes(snapshot), status=503)
     # HEAD keeps the body, like any Django view: the server drops it and the
     # Content-Length stays the one a GET would get.
     retry_after = snapshot.retry_after(now)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
-    add_never_cache_headers(response)  # no-store: no CDN or browser keeps the page
-    patch_vary_headers(response, ("Accept",))
+    headers = response.headers  # a new response: set, nothing to merge
+    headers["Expires"] = _http_date(int(now))
+    headers["Cache-Control"] = NEVER_CACHE  # no-store: no CDN or browser keeps the page
+    headers["Vary"] = "Accept"
+    # A deliberate 503, not a server error: keep it out of Django's "django.request" ERROR log,
+    # which also emails ADMINS (default LOGGING) once per blocked visitor.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

@@ -34,20 +34,22 @@ def page_context(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def render_page(snapshot: Snapshot) -> str:
-    """The page, rendered once per state, language, time zone and template unless DEBUG.
+def page_bytes(snapshot: Snapshot) -> bytes:
+    """The page's body, rendered once per state, language, time zone and template
+    unless DEBUG (so template edits show at once while developing).
 
     It is rendered without the request, so a flood of visitors costs one
     dictionary lookup each; templates that need the request cannot use it.
     """
-    key = (snapshot, get_language(), timezone.get_current_timezone_name(), conf.TEMPLATE)
-    if settings.DEBUG:
-        return _render_page(*key)
-    return _cached_page(*key)
+    # The time zone matters only to a page that shows a time (asking costs more than the lookup).
+    shows_time = snapshot.starts_at is not None or snapshot.ends_at is not None
+    zone = timezone.get_current_timezone_name() if shows_time else ""
+    key = (snapshot, get_language(), zone, conf.TEMPLATE, settings.DEFAULT_CHARSET)
+    return _render_page(*key) if settings.DEBUG else _cached_page(*key)
 
 
-def _render_page(snapshot: Snapshot, language: str | None, zone: str, template_name: str) -> str:
-    return render_to_string(template_name, page_context(snapshot))
+def _render_page(snapshot: Snapshot, language: str | None, zone: str, template_name: str, charset: str) -> bytes:
+    return render_to_string(template_name, page_context(snapshot)).encode(charset)
 
 
 _cached_page = functools.lru_cache(maxsize=64)(_render_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -546,3 +547,37 @@ def test_odd_bypass_cookies_are_ignored(client: Client, maintenance: Maintenance
 @pytest.mark.parametrize("path", ["/%E2%82%AC", "/a%00b", "//", "/" + "a" * 3000, "/%ZZ", "/;x=1"])
 def test_odd_paths_get_the_page(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
     assert client.get(path).status_code == 503
+
+
+def test_visitor_without_session_cookie_is_blocked_without_loading_a_session(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    response = client.get("/")
+    assert response.status_code == 503
+    assert "Cookie" not in response.get("Vary", "")  # the session was never touched
+
+
+def test_lazy_user_set_by_another_middleware_counts_once_evaluated(maintenance: MaintenanceSettings) -> None:
+    from django.utils.functional import SimpleLazyObject
+
+    request = RequestFactory().get("/")
+    staff = User(username="boss", is_staff=True, is_active=True)
+    request.user = SimpleLazyObject(lambda: staff)  # type: ignore[assignment]
+    assert decide(request, state.current(), 0) is Verdict.BLOCK  # no session cookie: anonymous
+    assert request.user.is_staff  # evaluated, e.g. by a header-authenticating middleware
+    assert decide(request, state.current(), 0) is Verdict.SERVE_WITH_NOTICE
+
+
+def test_blocked_visitors_do_not_reach_the_error_log_or_email_admins(
+    client: Client, maintenance: MaintenanceSettings, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from django.core import mail
+
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    with caplog.at_level(logging.ERROR, "django.request"):
+        for _ in range(3):
+            assert client.get("/").status_code == 503
+    assert mail.outbox == []
+    assert "Service Unavailable" not in caplog.text

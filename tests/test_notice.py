@@ -140,3 +140,11 @@ def test_status_endpoint_stays_reachable_during_maintenance(client: Client) -> N
 
 def test_status_endpoint_is_read_only(client: Client) -> None:
     assert client.post("/maintenance/status/").status_code == 405
+
+
+def test_open_ended_notice_is_not_a_same_day_window() -> None:
+    from maintenance_mode.notice import Notice
+
+    start = datetime(2100, 1, 1, 21, tzinfo=UTC)
+    assert not Notice(False, True, start, None, "", 1).same_day
+    assert Notice(False, True, start, start + timedelta(hours=1), "", 1).same_day

@@ -130,3 +130,16 @@ def test_window_across_a_dst_change_keeps_its_real_length(db: None) -> None:
     assert row.starts_at is not None
     assert row.ends_at is not None
     assert row.ends_at - row.starts_at == timedelta(hours=3, minutes=30)
+
+
+def test_page_follows_the_visitors_activated_time_zone(window: MaintenanceSettings) -> None:
+    from django.utils import timezone as django_timezone
+
+    from maintenance_mode import page, state
+
+    snapshot = state.current()
+    paris = page.page_bytes(snapshot)
+    with django_timezone.override("America/New_York"):
+        new_york = page.page_bytes(snapshot)
+    assert b'datetime="2030-06-02T00:00:00+02:00"' in paris
+    assert b'datetime="2030-06-01T18:00:00-04:00"' in new_york
