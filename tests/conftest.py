@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import BaseCache, caches
 from django.test import Client
+from pytest_django.fixtures import Settings
 
-from maintenance_mode import state
+from maintenance_mode import signals, state
 from maintenance_mode.models import MaintenanceSettings
 
 
@@ -49,3 +52,36 @@ def customer_client(customer: User) -> Client:
     client = Client()
     client.force_login(customer)
     return client
+
+
+@pytest.fixture
+def dead_cache(settings: Settings) -> BaseCache:
+    """A Redis cache at a port where nothing listens: every call fails, quickly."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "dead": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+    }
+    settings.MAINTENANCE_MODE_CACHE_ALIAS = "dead"
+    return caches["dead"]
+
+
+@pytest.fixture
+def received() -> Iterator[list[tuple[str, str]]]:
+    """``(signal, source)`` for every maintenance_enabled/disabled sent during the test."""
+    events: list[tuple[str, str]] = []
+
+    def on_enabled(source: str, **kwargs: Any) -> None:
+        events.append(("enabled", source))
+
+    def on_disabled(source: str, **kwargs: Any) -> None:
+        events.append(("disabled", source))
+
+    signals.maintenance_enabled.connect(on_enabled)
+    signals.maintenance_disabled.connect(on_disabled)
+    yield events
+    signals.maintenance_enabled.disconnect(on_enabled)
+    signals.maintenance_disabled.disconnect(on_disabled)

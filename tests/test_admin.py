@@ -180,16 +180,7 @@ def test_change_form_warns_when_force_overrides_it(staff_client: Client, setting
 
 
 @pytest.mark.django_db(transaction=True)  # the warning follows the real commit of the admin's transaction
-def test_admin_warns_when_other_servers_may_not_see_the_change(staff_client: Client, settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "dead": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "dead"
+def test_admin_warns_when_other_servers_may_not_see_the_change(staff_client: Client, dead_cache: object) -> None:
     response = staff_client.post(CHANGE, form_data(enabled="on"), follow=True)
     assert "other servers may keep the previous state" in response.content.decode()
 

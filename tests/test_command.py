@@ -277,16 +277,7 @@ def test_missing_action_is_an_error() -> None:
         run()
 
 
-def test_writer_is_warned_when_the_shared_cache_missed_the_change(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "dead": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "dead"
+def test_writer_is_warned_when_the_shared_cache_missed_the_change(dead_cache: object) -> None:
     err = StringIO()
     call_command("maintenance", "on", stdout=StringIO(), stderr=err)
     assert row().enabled  # the database, the source of truth, has it

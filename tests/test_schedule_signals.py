@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -17,23 +16,6 @@ from maintenance_mode import signals, state
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
 
 pytestmark = pytest.mark.django_db(transaction=True)  # announcements are made outside transactions
-
-
-@pytest.fixture
-def received() -> Iterator[list[tuple[str, str]]]:
-    events: list[tuple[str, str]] = []
-
-    def on_enabled(source: str, **kwargs: Any) -> None:
-        events.append(("enabled", source))
-
-    def on_disabled(source: str, **kwargs: Any) -> None:
-        events.append(("disabled", source))
-
-    signals.maintenance_enabled.connect(on_enabled)
-    signals.maintenance_disabled.connect(on_disabled)
-    yield events
-    signals.maintenance_enabled.disconnect(on_enabled)
-    signals.maintenance_disabled.disconnect(on_disabled)
 
 
 def plan(start_in: timedelta | None, end_in: timedelta | None) -> MaintenanceSettings:

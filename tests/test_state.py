@@ -46,21 +46,6 @@ def shared_cache(settings: SettingsWrapper) -> Iterator[BaseCache]:
     cache.delete(CACHE_KEY)
 
 
-@pytest.fixture
-def dead_cache(settings: SettingsWrapper) -> BaseCache:
-    """A Redis cache pointing at a port where nothing listens: every call fails."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "dead": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "dead"
-    return caches["dead"]
-
-
 def enable(**fields: Any) -> MaintenanceSettings:
     """Save as a site in autocommit mode would: the on-commit publication runs."""
     from django.test import TestCase
