@@ -76,7 +76,7 @@ def test(pytest_args: list[str]) -> int:
         ],
         "ruff check": [PYTHON, "-m", "ruff", "check", "."],
         "ruff format": [PYTHON, "-m", "ruff", "format", "--check", "."],
-        "mypy": [PYTHON, "-m", "mypy", "maintenance_mode", "tests", "example_project"],
+        "mypy": [PYTHON, "-m", "mypy", "maintenance_mode", "tests", "example_project", "benchmarks"],
     }
     for name, command in steps.items():
         if pytest_args and name != "pytest":

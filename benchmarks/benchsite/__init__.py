@@ -1,0 +1,1 @@
+"""A tiny Django project shared by the benchmarks (importable by both virtualenvs)."""

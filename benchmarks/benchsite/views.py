@@ -1,0 +1,12 @@
+"""The minimal page every benchmark compares against."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+BODY = b"<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>"
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """A small HTML page: no template, no database."""
+    return HttpResponse(BODY)
