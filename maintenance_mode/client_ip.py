@@ -5,19 +5,21 @@ nothing. A deployment behind reverse proxies declares them in one of two ways:
 
 - ``PROXY_COUNT = N``: every request passes through exactly N proxies that
   each append the address they received it from (nginx's
-  ``$proxy_add_x_forwarded_for``, AWS ALB, Heroku). The client is then the
-  N-th address from the right of the full chain (the header's entries, then
-  ``REMOTE_ADDR``), picked by django-ipware. Only safe when Django cannot be
-  reached without going through those proxies.
+  ``$proxy_add_x_forwarded_for``, AWS ALB, Heroku). The chain is the header's
+  entries, then ``REMOTE_ADDR``; its last N + 1 entries are the ones the
+  proxies wrote, and the first of those is the client. Only safe when Django
+  cannot be reached without going through those proxies.
 - ``TRUSTED_PROXIES = [...]``: the proxies' addresses or networks. Walking the
   chain from the right, trusted proxies are skipped and the first other
   address is the client; a request whose ``REMOTE_ADDR`` is not a trusted
   proxy is taken at its ``REMOTE_ADDR``, so it also holds when Django is
-  reachable directly.
+  reachable directly. (django-ipware's own trusted-proxy mode expects proxies
+  to write their own address into the header, which these do not.)
 
-django-ipware is called with every option explicit and its "modern"
-algorithm, in which explicit arguments win, so a project's own ``IPWARE_*``
-settings cannot loosen this.
+django-ipware picks the address from ``REMOTE_ADDR`` or from the checked
+entries the proxies wrote, never from text the client wrote, with every
+option explicit and its "modern" algorithm, in which explicit arguments win:
+a project's own ``IPWARE_*`` settings cannot loosen this.
 """
 
 from __future__ import annotations
@@ -36,26 +38,30 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def client_ip(meta: Mapping[str, str], trusted_proxies: tuple[validators.Network, ...]) -> Address | None:
     """The client's address, or ``None`` when it cannot be trusted."""
-    remote = _parse(meta.get("REMOTE_ADDR", ""))
-    if remote is None or not (conf.PROXY_COUNT or trusted_proxies):
-        return remote
+    remote = meta.get("REMOTE_ADDR", "")
+    if not (conf.PROXY_COUNT or trusted_proxies):
+        return _ipware(remote, proxy_count=0)
     forwarded = meta.get(conf.PROXY_HEADER, "")
-    chain = [*(forwarded.split(",") if forwarded.strip() else []), str(remote)]
+    chain = [*(forwarded.split(",") if forwarded.strip() else []), remote]
     if trusted_proxies:
         return _first_untrusted(chain, trusted_proxies)
-    # The proxies' own entries and the client's must all be addresses: an empty
-    # or garbage entry there means the chain was not written by the proxies.
-    written_by_proxies = chain[-(conf.PROXY_COUNT + 1) :]
-    if len(chain) <= conf.PROXY_COUNT or any(_parse(entry) is None for entry in written_by_proxies):
-        return None
+    written_by_proxies = [_parse(entry) for entry in chain[-(conf.PROXY_COUNT + 1) :]]
+    if len(chain) <= conf.PROXY_COUNT or None in written_by_proxies:
+        return None  # an empty or garbage entry there: the proxies did not write this chain
+    # Only the checked addresses reach ipware: text the client wrote (an
+    # unclosed quote, say) could otherwise change how the chain is split.
+    return _ipware(", ".join(str(address) for address in written_by_proxies), proxy_count=conf.PROXY_COUNT)
+
+
+def _ipware(chain: str, proxy_count: int) -> Address | None:
     carrier = HttpRequest()
-    carrier.META = {"CHAIN": ", ".join(entry.strip() for entry in chain)}
+    carrier.META = {"CHAIN": chain}
     address, _routable = get_client_ip(
         carrier,
         proxy_order="left-most",
-        proxy_count=conf.PROXY_COUNT,
+        proxy_count=proxy_count,
         request_header_order=["CHAIN"],
-        strict=False,
+        strict=True,
         algorithm="modern",
     )
     return _parse(address) if address is not None else None

@@ -581,3 +581,22 @@ def test_blocked_visitors_do_not_reach_the_error_log_or_email_admins(
             assert client.get("/").status_code == 503
     assert mail.outbox == []
     assert "Service Unavailable" not in caplog.text
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_PROXY_COUNT=1)
+@pytest.mark.parametrize(
+    "forged",
+    [
+        '203.0.113.7, 203.0.113.7, "x',  # an unclosed quote must not swallow what nginx appended
+        '"203.0.113.7',
+        "for=203.0.113.7",
+        "203.0.113.7\\",
+        '203.0.113.7, "198.51.100.1, 203.0.113.7"',
+    ],
+)
+def test_quotes_and_syntax_in_the_forged_part_change_nothing(
+    client: Client, maintenance: MaintenanceSettings, forged: str
+) -> None:
+    attacker = "198.51.100.9"  # what nginx appends: the address it received the request from
+    response = client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"{forged}, {attacker}")
+    assert response.status_code == 503
