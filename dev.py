@@ -20,9 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
-# The unit suite also runs on the other Pythons we declare, when
-# the machine has them (under CI=true it must).
-OTHER_PYTHONS = ("3.10", "3.12", "3.13")
+# The Pythons we declare (pyproject.toml's classifiers). The whole suite runs
+# on this one; the unit suite also runs on the others, when the machine has
+# them (under CI it must).
+DECLARED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+OTHER_PYTHONS = tuple(version for version in DECLARED_PYTHONS if version != "{}.{}".format(*sys.version_info))
 
 
 def run(*args: str | Path, cwd: Path = ROOT) -> int:
@@ -92,6 +94,11 @@ def test(pytest_args: list[str]) -> int:
     return 0
 
 
+def running_in_ci() -> bool:
+    """The same rule as tests/ci.py (this script runs before the project is installed)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def find_python(version: str) -> str | None:
     """An interpreter of that version that really runs (pyenv shims may not)."""
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
@@ -112,7 +119,7 @@ def other_pythons() -> list[str]:
         base = find_python(version)
         if base is None:
             print(f"python{version} not found: the unit tests do not run on it here.", flush=True)
-            if os.environ.get("CI"):
+            if running_in_ci():
                 failures.append(f"python{version} missing")
             continue
         python = ensure_venv("test", ROOT / f".venv-py{version.replace('.', '')}", base)

@@ -22,6 +22,12 @@ class Notice:
     version: int
 
     @property
+    def zones(self) -> str:
+        """The zone the times are given in: "CET", or "CET → CEST" across a DST change."""
+        names = [timezone.localtime(moment).tzname() for moment in (self.starts_at, self.ends_at) if moment]
+        return " → ".join(dict.fromkeys(name for name in names if name))
+
+    @property
     def same_day(self) -> bool:
         """Start and end fall on the same date in the current time zone."""
         if self.starts_at is None or self.ends_at is None:

@@ -38,6 +38,10 @@ logger = logging.getLogger("maintenance_mode")
 # running side by side during a rolling deploy never read each other's data.
 CACHE_KEY = "maintenance_mode:state:v1"
 
+# A scheduled start or end is announced once it has been past this long, so
+# that servers whose clocks differ by less never announce it both ways.
+ANNOUNCE_AFTER = 2.0
+
 # Backends that live inside one process (or one machine): they cannot tell
 # other servers about a change, so the database is asked instead.
 PROCESS_LOCAL_CACHES = (LocMemCache, DummyCache, FileBasedCache)
@@ -327,9 +331,14 @@ class Store:
 
     def _announce_if_due(self, snapshot: Snapshot) -> None:
         """Send the signal for a scheduled start or end that nobody announced yet."""
-        active = snapshot.is_active(time.time())
+        now = time.time()
+        active = snapshot.is_active(now)
         if active == snapshot.signalled_active or conf.FORCE is not None:
             return
+        if snapshot.is_active(now - ANNOUNCE_AFTER) != active:
+            return  # the boundary passed moments ago by this clock: let the other servers' clocks agree first
+        if not active and snapshot.enabled and not snapshot.has_ended(now):
+            return  # "not started yet" by this clock is never an end
         from django.db import connections, router
 
         from maintenance_mode import signals

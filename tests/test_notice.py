@@ -148,3 +148,10 @@ def test_open_ended_notice_is_not_a_same_day_window() -> None:
     start = datetime(2100, 1, 1, 21, tzinfo=UTC)
     assert not Notice(False, True, start, None, "", 1).same_day
     assert Notice(False, True, start, start + timedelta(hours=1), "", 1).same_day
+
+
+def test_banner_across_a_dst_change_names_both_zones() -> None:
+    plan(datetime(2100, 3, 27, 21, tzinfo=UTC), datetime(2100, 3, 28, 3, tzinfo=UTC))  # Paris springs forward
+    with mock.patch("maintenance_mode.notice.time.time", return_value=datetime(2100, 3, 27, tzinfo=UTC).timestamp()):
+        html = banner()
+    assert "to March 28, 2100, 5 a.m. (CET → CEST)." in html

@@ -196,3 +196,28 @@ def test_process_that_loses_the_race_sends_nothing(received: list[tuple[str, str
         with mock.patch.object(loser, "_load", return_value=stale):
             assert loser.current() is not None
     assert received == [("enabled", "schedule")]
+
+
+def at_start_plus(seconds: float, row: MaintenanceSettings) -> mock._patch[mock.MagicMock]:
+    assert row.starts_at is not None
+    return mock.patch("maintenance_mode.state.time.time", return_value=row.starts_at.timestamp() + seconds)
+
+
+def test_a_start_is_announced_only_once_it_has_settled(received: list[tuple[str, str]]) -> None:
+    row = plan(timedelta(minutes=10), None)
+    with at_start_plus(0.5, row):
+        assert state.Store().current().is_active(row.starts_at.timestamp() + 0.5)  # type: ignore[union-attr]
+    assert received == []  # active at once, announced a little later
+    with at_start_plus(state.ANNOUNCE_AFTER + 0.1, row):
+        state.Store().current()
+    assert received == [("enabled", "schedule")]
+
+
+def test_a_server_whose_clock_is_behind_never_announces_an_end(received: list[tuple[str, str]]) -> None:
+    row = plan(timedelta(minutes=10), timedelta(hours=1))
+    with at_start_plus(state.ANNOUNCE_AFTER + 0.5, row):
+        state.Store().current()  # a server whose clock is ahead announces the start
+    with at_start_plus(-0.5, row):
+        state.Store().current()  # one whose clock still reads just before the start
+    assert received == [("enabled", "schedule")]
+    assert MaintenanceEvent.objects.filter(source="schedule").count() == 1

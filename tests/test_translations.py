@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import running_in_ci
+
 PACKAGE = Path(__file__).resolve().parent.parent / "maintenance_mode"
 LANGUAGES = ("fr", "de", "es", "pt")
 
@@ -19,7 +21,7 @@ LANGUAGES = ("fr", "de", "es", "pt")
 def gettext_tools() -> None:
     if shutil.which("msgfmt") and shutil.which("xgettext") and shutil.which("msgattrib"):
         return
-    if os.environ.get("CI"):
+    if running_in_ci():
         pytest.fail("CI needs GNU gettext (apt-get install gettext)")
     pytest.skip("GNU gettext is not installed (apt-get install gettext)")
 

@@ -8,7 +8,6 @@ the guard is lifted for this package only, while its browser runs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.support import LAPTOP, SCREENSHOTS, SITE_TIME_ZONE, NewContext
+from tests.ci import running_in_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,14 +30,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        if _on_ci():
+        if running_in_ci():
             pytest.fail(f"CI: the browser tests need Chromium at {CHROMIUM} (apt-get install chromium).")
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium): browser tests skipped.")
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:

@@ -7,7 +7,6 @@ one fails the run instead of skipping it, so a broken CI box cannot pass green.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from django.core.cache.backends.base import default_key_func
 from psycopg import sql
 
 from maintenance_mode.state import CACHE_KEY
+from tests.ci import running_in_ci
 from tests.redis_helpers import require_redis
 
 HOST = "127.0.0.1"
@@ -34,7 +34,7 @@ MACHINE_REDIS_PORT = 6379
 
 def unavailable(reason: str) -> NoReturn:
     """Fail under CI (the suite must run there), skip elsewhere; always say why."""
-    if os.environ.get("CI"):  # as the other suites read it
+    if running_in_ci():
         pytest.fail(f"CI is set, so the integration tests must run, but {reason}", pytrace=False)
     pytest.skip(f"integration tests need real services: {reason}")
 
