@@ -58,12 +58,13 @@ _cached_page = functools.lru_cache(maxsize=64)(_render_page)
 def json_body(snapshot: Snapshot, now: float) -> dict[str, Any]:
     """The JSON answer for API clients, and the status endpoint's body."""
     start, end = snapshot.start, snapshot.end
+    active = snapshot.is_active(now)
     return {
-        "maintenance": snapshot.is_active(now),
+        "maintenance": active,
         "message": snapshot.message or default_message(),
         "starts_at": start.isoformat() if start else None,
         "ends_at": end.isoformat() if end else None,
-        "retry_after": snapshot.retry_after(now),
+        "retry_after": snapshot.retry_after(now) if active else None,
     }
 
 

@@ -155,3 +155,10 @@ def test_banner_across_a_dst_change_names_both_zones() -> None:
     with mock.patch("maintenance_mode.notice.time.time", return_value=datetime(2100, 3, 27, tzinfo=UTC).timestamp()):
         html = banner()
     assert "to March 28, 2100, 5 a.m. (CET → CEST)." in html
+
+
+def test_status_endpoint_gives_no_retry_after_when_off(client: Client, settings: Any) -> None:
+    settings.MAINTENANCE_MODE_RETRY_AFTER = 600
+    body = json.loads(client.get("/maintenance/status/").content)
+    assert body["maintenance"] is False
+    assert body["retry_after"] is None
