@@ -49,7 +49,9 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
     compiled = rules()
     if bypass.is_secret_path(request.path_info, snapshot.secret):
         return Verdict.GRANT_BYPASS
-    if _is_open_path(request, compiled):
+    # "/static/../orders/" must not borrow the exemption of "/static/".
+    path_exemptions = _DOT_SEGMENT.search(request.path) is None
+    if path_exemptions and _is_open_path(request, compiled):
         return Verdict.SERVE
     if _client_ip_allowed(request, snapshot, compiled):
         return Verdict.SERVE
@@ -59,14 +61,13 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
     logged_in = user is not None and user.is_authenticated
     if logged_in and compiled.is_admin(user):
         return Verdict.SERVE_WITH_NOTICE
-    if _view_is_exempt(request):  # the admin (so administrators can log in) and @maintenance_exempt views
+    if path_exemptions and _view_is_exempt(request):  # the admin, and @maintenance_exempt views
         return Verdict.SERVE
     if logged_in and conf.LOGOUT_USERS:
         return Verdict.LOGOUT_AND_BLOCK
     return Verdict.BLOCK
 
 
-# "/static/../orders/" must not borrow the exemption of "/static/".
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
 
@@ -86,8 +87,6 @@ def _user(request: HttpRequest) -> Any:
 
 
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
-    if _DOT_SEGMENT.search(request.path):
-        return False
     if any(request.path.startswith(prefix) for prefix in compiled.open_prefixes):
         return True
     return compiled.exempt_paths is not None and compiled.exempt_paths.match(request.path_info) is not None
@@ -102,8 +101,6 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
 
 
 def _view_is_exempt(request: HttpRequest) -> bool:
-    if _DOT_SEGMENT.search(request.path):
-        return False
     urlconf = getattr(request, "urlconf", None)
     # Translated URL patterns need LocaleMiddleware, which sets LANGUAGE_CODE
     # (cheaper than asking the translation machinery).
@@ -113,8 +110,10 @@ def _view_is_exempt(request: HttpRequest) -> bool:
 
 @functools.lru_cache(maxsize=1024)
 def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str | None, exempt_admin: bool) -> bool:
-    # ``language`` is part of the key because URL patterns may be translated.
-    """A ``@maintenance_exempt`` view, or any admin site's view (wherever it is mounted)."""
+    """A ``@maintenance_exempt`` view, or any admin site's view (wherever it is mounted).
+
+    ``language`` is part of the cache key because URL patterns may be translated.
+    """
     try:
         match = resolve(path_info, urlconf)
     except Resolver404:
