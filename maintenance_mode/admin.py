@@ -26,12 +26,12 @@ else:  # the generic admin exists only for the type checker
 
 @admin.register(MaintenanceSettings)
 class MaintenanceSettingsAdmin(SettingsAdmin):
-    """The one row: no list, no add, no delete; "Enable maintenance" comes first."""
+    """The one row: no list, no add, no delete; "Enable maintenance" and its mode come first."""
 
     form = MaintenanceSettingsForm
     change_form_template = "admin/maintenance_mode/maintenancesettings/change_form.html"
     fieldsets = (
-        (None, {"fields": ("enabled",)}),
+        (None, {"fields": ("enabled", "mode")}),
         (
             _("Schedule"),
             {
@@ -70,6 +70,7 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
                 **(extra_context or {}),
                 "maintenance_snapshot": snapshot,
                 "maintenance_state": snapshot.phase(time.time()),
+                "maintenance_read_only": row.mode == MaintenanceSettings.Mode.READ_ONLY,
                 "maintenance_forced": conf.FORCE,
                 "bypass_link": request.build_absolute_uri(get_script_prefix() + row.bypass_secret)
                 if row.bypass_secret

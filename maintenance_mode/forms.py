@@ -19,6 +19,7 @@ class MaintenanceSettingsForm(ModelForm):
         model = MaintenanceSettings
         fields = EDITABLE_FIELDS
         widgets = {
+            "mode": forms.RadioSelect,
             "message": forms.Textarea(attrs={"rows": 4}),
             "allowed_ips": forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.7\n10.0.0.0/8"}),
             "bypass_secret": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # their changes are recorded in the history.
 EDITABLE_FIELDS = (
     "enabled",
+    "mode",
     "starts_at",
     "ends_at",
     "message",
@@ -33,10 +34,24 @@ EDITABLE_FIELDS = (
 class MaintenanceSettings(models.Model):
     SINGLETON_PK: ClassVar[int] = 1
 
+    class Mode(models.TextChoices):
+        FULL = "full", _("Full: visitors see the maintenance page")
+        READ_ONLY = "read-only", _("Read-only: everyone can browse; visitors’ changes are refused")
+
     enabled = models.BooleanField(
         _("enable maintenance"),
         default=False,
         help_text=_("Visitors see the maintenance page; administrators keep using the site."),
+    )
+    mode = models.CharField(
+        _("mode"),
+        max_length=10,
+        choices=Mode.choices,
+        default=Mode.FULL,
+        help_text=_(
+            "Read-only keeps the site readable for everyone and refuses only visitors’ changes "
+            "(forms, orders, API writes); administrators keep working."
+        ),
     )
     starts_at = models.DateTimeField(
         _("starts at"),

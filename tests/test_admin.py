@@ -18,6 +18,7 @@ CHANGE = "/admin/maintenance_mode/maintenancesettings/1/change/"
 
 def form_data(**overrides: Any) -> dict[str, Any]:
     data = {
+        "mode": "full",
         "message": "",
         "image_url": "",
         "icon": "",
@@ -55,6 +56,37 @@ def test_change_form_puts_the_switch_first_and_shows_the_state(staff_client: Cli
     assert content.index('name="enabled"') < content.index('name="message"')
     assert "Maintenance mode is off: the site is live." in content
     assert "A random secret you could use" in content
+
+
+def test_mode_sits_right_under_the_switch(staff_client: Client) -> None:
+    content = staff_client.get(CHANGE).content.decode()
+    assert content.index('name="enabled"') < content.index('name="mode"') < content.index('name="starts_at_0"')
+    assert 'type="radio" name="mode" value="full"' in content
+    assert 'value="read-only"' in content
+
+
+def test_switching_on_read_only_in_the_admin_is_saved_shown_and_recorded(staff_client: Client) -> None:
+    response = staff_client.post(CHANGE, form_data(enabled="on", mode="read-only"))
+    assert response.status_code == 302
+    row = MaintenanceSettings.load()
+    assert row.enabled
+    assert row.mode == MaintenanceSettings.Mode.READ_ONLY
+    content = staff_client.get(CHANGE).content.decode()
+    assert "Read-only maintenance is ON" in content
+    event = MaintenanceEvent.objects.first()
+    assert event is not None
+    assert event.changes["mode"] == ["full", "read-only"]
+    history = staff_client.get("/admin/maintenance_mode/maintenanceevent/").content.decode()
+    assert "mode: full → read-only" in history
+
+
+def test_unknown_mode_is_refused_and_changes_nothing(staff_client: Client) -> None:
+    response = staff_client.post(CHANGE, form_data(enabled="on", mode="half"))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    row = MaintenanceSettings.load()
+    assert not row.enabled
+    assert row.mode == MaintenanceSettings.Mode.FULL
 
 
 def test_change_form_works_before_the_row_exists(staff_client: Client) -> None:

@@ -214,6 +214,51 @@ def test_status_json_is_machine_readable() -> None:
     assert data["version"] == row().version
 
 
+def test_on_read_only_switches_maintenance_on_in_read_only_mode() -> None:
+    output = run("on", "--read-only", "--for", "30m")
+    settings = row()
+    assert settings.enabled
+    assert settings.mode == MaintenanceSettings.Mode.READ_ONLY
+    assert "Maintenance mode: ON" in output
+    assert "mode:        read-only" in output
+    assert json.loads(run("status", "--json"))["mode"] == "read-only"
+
+
+def test_plain_on_keeps_the_mode_already_set() -> None:
+    run("on", "--read-only")
+    run("off")
+    run("on", "--message", "again")
+    assert row().mode == MaintenanceSettings.Mode.READ_ONLY
+
+
+def test_full_switches_back_to_the_maintenance_page() -> None:
+    run("on", "--read-only")
+    output = run("on", "--full")
+    assert row().mode == MaintenanceSettings.Mode.FULL
+    assert "mode:        full" in output
+    assert json.loads(run("status", "--json"))["mode"] == "full"
+
+
+def test_read_only_and_full_together_are_refused() -> None:
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        run("on", "--read-only", "--full")
+    assert not row().enabled
+
+
+def test_mode_change_by_the_command_is_recorded() -> None:
+    run("on")
+    run("on", "--read-only")
+    event = MaintenanceEvent.objects.first()
+    assert event is not None
+    assert event.changes == {"mode": ["full", "read-only"]}
+
+
+def test_status_shows_a_mode_written_behind_the_apps_back_as_it_is() -> None:
+    MaintenanceSettings.load()
+    MaintenanceSettings.objects.update(mode="half")
+    assert "mode:        half" in run("status")
+
+
 def test_status_json_when_off() -> None:
     data = json.loads(run("status", "--json"))
     assert data["active"] is False

@@ -25,6 +25,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{on,off,status}")
         on = actions.add_parser("on", help="Switch maintenance on, or update its options while it is on.")
+        mode = on.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--read-only",
+            action="store_const",
+            dest="mode",
+            const=MaintenanceSettings.Mode.READ_ONLY,
+            help="Everyone can browse; visitors' changes are refused (administrators keep writing).",
+        )
+        mode.add_argument(
+            "--full",
+            action="store_const",
+            dest="mode",
+            const=MaintenanceSettings.Mode.FULL,
+            help="Visitors see the maintenance page. Without --read-only or --full the mode set before is kept.",
+        )
         on.add_argument("--message", help="What visitors read (plain text).")
         on.add_argument("--image-url", help="Logo or illustration: https:// URL or /path.")
         on.add_argument("--icon", help='CSS icon classes, e.g. "fas fa-tools".')
@@ -67,6 +82,7 @@ class Command(BaseCommand):
     def changes_for_on(self, row: MaintenanceSettings, options: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {"enabled": True}
         for option, field in (
+            ("mode", "mode"),
             ("message", "message"),
             ("image_url", "image_url"),
             ("icon", "icon"),
@@ -133,6 +149,7 @@ class Command(BaseCommand):
                     {
                         "active": active,
                         "enabled": row.enabled,
+                        "mode": row.mode,
                         "forced": conf.FORCE,
                         "message": row.message,
                         "starts_at": _iso(row.starts_at),
@@ -153,6 +170,7 @@ class Command(BaseCommand):
             "off": self.style.SUCCESS("off"),
         }[phase]
         lines = [f"Maintenance mode: {state}"]
+        lines.append(f"  mode:        {_MODE_LINES.get(row.mode, row.mode)}")
         if conf.FORCE is not None:
             lines.append(
                 f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored)"
@@ -170,6 +188,12 @@ class Command(BaseCommand):
         if link:
             lines.append(f"  bypass link: {link}")
         self.stdout.write("\n".join(lines))
+
+
+_MODE_LINES: dict[str, str] = {
+    MaintenanceSettings.Mode.FULL: "full (visitors see the maintenance page)",
+    MaintenanceSettings.Mode.READ_ONLY: "read-only (everyone can browse; visitors' changes are refused)",
+}
 
 
 def _os_user() -> str:
