@@ -136,14 +136,15 @@ def base_variants(prefix: str) -> list[Variant]:
 
 def shield_setup(target: Target) -> None:
     from maintenance_mode import state
+    from maintenance_mode.snapshot import Snapshot
 
     # Two fixed snapshots: installing the same objects again keeps the rendered page
     # cached, as it stays in production while the state does not change.
-    fields = {field.name for field in dataclasses.fields(state.Snapshot)}
+    fields = {field.name for field in dataclasses.fields(Snapshot)}
 
     def snapshot(on: bool) -> Any:
         extra: dict[str, Any] = {"signalled_active": on} if "signalled_active" in fields else {}
-        return state.Snapshot(enabled=on, version=1, **extra)
+        return Snapshot(enabled=on, version=1, **extra)
 
     snapshots = {on: snapshot(on) for on in (True, False)}
 

@@ -16,6 +16,7 @@ from maintenance_mode import state
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.snapshot import Snapshot
 
 if TYPE_CHECKING:
     SettingsAdmin = admin.ModelAdmin[MaintenanceSettings]
@@ -65,7 +66,7 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
     ) -> HttpResponse:
         if self.has_view_or_change_permission(request):
             row = MaintenanceSettings.load()
-            snapshot = state.Snapshot.from_instance(row)
+            snapshot = Snapshot.from_instance(row)
             extra_context = {
                 **(extra_context or {}),
                 "maintenance_snapshot": snapshot,

@@ -13,7 +13,13 @@ class MaintenanceModeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from maintenance_mode import checks  # noqa: F401  (registers the checks)
+        from maintenance_mode import (
+            checks,  # noqa: F401  (registers the checks)
+            models,
+            state,
+        )
+
+        state.on_refresh(models.announce_if_due)
 
         setting_changed.connect(_settings_changed, dispatch_uid="maintenance_mode.settings_changed")
 

@@ -26,7 +26,7 @@ from maintenance_mode import bypass, page, state
 from maintenance_mode.client_ip import client_ip
 from maintenance_mode.conf import conf
 from maintenance_mode.rules import Rules, rules
-from maintenance_mode.state import Snapshot
+from maintenance_mode.snapshot import Snapshot
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
-from maintenance_mode import validators
+from maintenance_mode import signals, state, validators
+from maintenance_mode.conf import conf
+from maintenance_mode.snapshot import SINGLETON_PK as _ROW_PK
+from maintenance_mode.snapshot import Snapshot
 
-if TYPE_CHECKING:
-    from maintenance_mode import state
+# A scheduled start or end is announced once it has been past this long, so
+# that servers whose clocks differ by less never announce it both ways.
+ANNOUNCE_AFTER = 2.0
 
 # The fields an administrator edits (admin form, command), in display order;
 # their changes are recorded in the history.
@@ -32,7 +36,7 @@ EDITABLE_FIELDS = (
 
 
 class MaintenanceSettings(models.Model):
-    SINGLETON_PK: ClassVar[int] = 1
+    SINGLETON_PK: ClassVar[int] = _ROW_PK
 
     class Mode(models.TextChoices):
         FULL = "full", _("Full: visitors see the maintenance page")
@@ -132,8 +136,6 @@ class MaintenanceSettings(models.Model):
 
         ``actor`` and ``source`` say who changed it for the history.
         """
-        from maintenance_mode import state
-
         self.pk = self.SINGLETON_PK
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "signalled_active"}
@@ -143,12 +145,12 @@ class MaintenanceSettings(models.Model):
             previous = type(self).objects.using(using).select_for_update().filter(pk=self.pk).first()
             self.version = (previous.version if previous else 0) + 1
             was_signalled = previous.signalled_active if previous else False
-            self.signalled_active = state.Snapshot.from_instance(self).is_active(time.time())
+            self.signalled_active = Snapshot.from_instance(self).is_active(time.time())
             super().save(*args, **kwargs)
             changes = diff(previous, self)
             if changes:
                 MaintenanceEvent.objects.using(using).create(actor=actor[:150], source=source, changes=changes)
-            after = state.Snapshot.from_instance(self)
+            after = Snapshot.from_instance(self)
             transaction.on_commit(lambda: _committed(was_signalled, after), using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
@@ -166,15 +168,13 @@ class MaintenanceSettings(models.Model):
         return row
 
     @classmethod
-    def claim_announcement(cls, seen: state.Snapshot, active: bool) -> state.Snapshot | None:
+    def claim_announcement(cls, seen: Snapshot, active: bool) -> Snapshot | None:
         """Claim the announcement of a scheduled start (``active``) or end.
 
         Of all the processes that notice the boundary, only the one whose
         guarded UPDATE changes the row gets the new snapshot (and records the
         change); the others get ``None``. Call it outside any transaction.
         """
-        from maintenance_mode import state
-
         using = router.db_for_write(cls)
         with transaction.atomic(using=using):
             claimed = (
@@ -188,15 +188,39 @@ class MaintenanceSettings(models.Model):
                 source=MaintenanceEvent.Source.SCHEDULE, changes={"active": [not active, active]}
             )
             row = cls.objects.using(using).get(pk=cls.SINGLETON_PK)
-        return state.Snapshot.from_instance(row)
+        return Snapshot.from_instance(row)
 
 
-def _committed(was_signalled: bool, after: state.Snapshot) -> None:
-    from maintenance_mode import signals, state
-
+def _committed(was_signalled: bool, after: Snapshot) -> None:
     state.store.publish(after)
     if after.signalled_active != was_signalled:
         signals.send(after.signalled_active, after, source="save")
+
+
+def announce_if_due(store: state.Store, snapshot: Snapshot) -> None:
+    """After a refresh: send the signal for a scheduled start or end that nobody announced yet.
+
+    Registered with :func:`maintenance_mode.state.on_refresh` in ``apps.py``.
+    """
+    now = time.time()
+    active = snapshot.is_active(now)
+    if active == snapshot.signalled_active or conf.FORCE is not None:
+        return
+    if snapshot.is_active(now - ANNOUNCE_AFTER) != active:
+        return  # the boundary passed moments ago by this clock: let the other servers' clocks agree first
+    if not active and snapshot.enabled and not snapshot.has_ended(now):
+        return  # "not started yet" by this clock is never an end
+    if connections[router.db_for_write(MaintenanceSettings)].in_atomic_block:
+        return  # a rollback would undo the claim, not the signal: a later refresh announces it
+    try:
+        announced = MaintenanceSettings.claim_announcement(snapshot, active)
+    except Exception as error:  # noqa: BLE001 - the next refresh tries again
+        store.failed("database", error)
+        return
+    if announced is None:
+        return  # another process won; its version reaches us like any write
+    store.publish(announced)
+    signals.send(active, announced, source="schedule")
 
 
 def _mask(value: str) -> str:

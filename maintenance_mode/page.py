@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from maintenance_mode.conf import conf
-from maintenance_mode.state import Snapshot
+from maintenance_mode.snapshot import Snapshot
 
 
 def default_message() -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.dispatch import Signal
 
 if TYPE_CHECKING:
-    from maintenance_mode.state import Snapshot
+    from maintenance_mode.snapshot import Snapshot
 
 #: Sent with ``snapshot`` (the new state) and ``source`` ("save" or "schedule").
 maintenance_enabled = Signal()

@@ -7,6 +7,11 @@ thread refreshes it from the shared cache, then from the database on a miss.
 Writers publish the new snapshot with ``cache.set``; readers refill a missing
 key with ``cache.add``, so a slow reader never puts an older version back.
 When the cache or the database fails, the last good snapshot keeps serving.
+
+This module imports neither the models nor the signals: it reads the row
+through the app registry, and whatever must happen after a refresh (the
+announcement of a scheduled start or end, in ``models.py``) registers itself
+with :func:`on_refresh` when the app is ready.
 """
 
 from __future__ import annotations
@@ -16,21 +21,17 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
-from datetime import datetime, timezone  # not datetime.UTC: Python 3.10 is supported
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
 
+from django.apps import apps
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.exceptions import ValidationError
+from django.db import router, transaction
 
-from maintenance_mode import validators
 from maintenance_mode.conf import conf
-
-if TYPE_CHECKING:
-    from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.snapshot import ROW_FIELDS, SINGLETON_PK, Snapshot
 
 logger = logging.getLogger("maintenance_mode")
 
@@ -38,164 +39,20 @@ logger = logging.getLogger("maintenance_mode")
 # running side by side during a rolling deploy never read each other's data.
 CACHE_KEY = "maintenance_mode:state:v1"
 
-# A scheduled start or end is announced once it has been past this long, so
-# that servers whose clocks differ by less never announce it both ways.
-ANNOUNCE_AFTER = 2.0
-
 # Backends that live inside one process (or one machine): they cannot tell
 # other servers about a change, so the database is asked instead.
 PROCESS_LOCAL_CACHES = (LocMemCache, DummyCache, FileBasedCache)
 
-
-@dataclasses.dataclass(frozen=True, slots=True, eq=False)
-class Snapshot:
-    """One immutable reading of the settings row. Times are UNIX timestamps.
-
-    ``eq=False``: a snapshot is its own identity, cheap to hash as a cache key.
-    """
-
-    enabled: bool = False
-    message: str = ""
-    image_url: str = ""
-    icon: str = ""
-    button_text: str = ""
-    bypass_url: str = ""
-    allowed_ips: tuple[validators.Network, ...] = ()
-    secret: str = ""
-    starts_at: float | None = None
-    ends_at: float | None = None
-    version: int = 0
-    # The active state last announced by signals (see MaintenanceSettings).
-    signalled_active: bool = False
-    # False when the state could not be read at all and this is the fallback.
-    known: bool = True
-
-    def is_active(self, now: float) -> bool:
-        if not self.enabled:
-            return False
-        if self.starts_at is not None and now < self.starts_at:
-            return False
-        return self.ends_at is None or now < self.ends_at
-
-    def is_upcoming(self, now: float) -> bool:
-        return self.enabled and self.starts_at is not None and now < self.starts_at and not self.has_ended(now)
-
-    def phase(self, now: float) -> str:
-        """``"on"``, ``"scheduled"`` or ``"off"``, honouring ``MAINTENANCE_MODE_FORCE``."""
-        if conf.FORCE is not None:
-            return "on" if conf.FORCE else "off"
-        if self.is_active(now):
-            return "on"
-        return "scheduled" if self.is_upcoming(now) else "off"
-
-    def has_ended(self, now: float) -> bool:
-        return self.ends_at is not None and now >= self.ends_at
-
-    def retry_after(self, now: float) -> int | None:
-        """Whole seconds until the announced end, else the configured default."""
-        if self.ends_at is not None and self.ends_at > now:
-            return math.ceil(self.ends_at - now)
-        return conf.RETRY_AFTER
-
-    @property
-    def start(self) -> datetime | None:
-        return _datetime(self.starts_at)
-
-    @property
-    def end(self) -> datetime | None:
-        return _datetime(self.ends_at)
-
-    @classmethod
-    def from_instance(cls, row: MaintenanceSettings) -> Snapshot:
-        return cls.from_payload({name: getattr(row, name) for name in ROW_FIELDS})
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Snapshot:
-        """Build from a database row or a cache payload; ``ValueError`` on garbage."""
-        if not isinstance(payload, Mapping):
-            raise ValueError(f"expected a mapping, got {type(payload).__name__}")
-        strings = {
-            name: payload[name]
-            for name in ("message", "image_url", "icon", "button_text", "bypass_url", "allowed_ips", "bypass_secret")
-        }
-        if not all(isinstance(value, str) for value in strings.values()):
-            raise ValueError("text fields must be strings")
-        if not isinstance(payload["enabled"], bool) or not isinstance(payload["signalled_active"], bool):
-            raise ValueError("enabled and signalled_active must be booleans")
-        version = payload["version"]
-        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise ValueError("version must be a non-negative integer")
-        try:
-            networks = validators.parse_networks(validators.split_ip_lines(strings["allowed_ips"]))
-        except ValidationError as error:
-            raise ValueError(f"allowed_ips: {error.messages}") from None
-        return cls(
-            enabled=payload["enabled"],
-            message=strings["message"],
-            image_url=strings["image_url"],
-            icon=strings["icon"],
-            button_text=strings["button_text"],
-            bypass_url=strings["bypass_url"],
-            allowed_ips=networks,
-            secret=strings["bypass_secret"],
-            starts_at=_timestamp(payload["starts_at"]),
-            ends_at=_timestamp(payload["ends_at"]),
-            version=version,
-            signalled_active=payload["signalled_active"],
-        )
-
-    def to_payload(self) -> dict[str, Any]:
-        """Plain data for the shared cache (no pickled classes between releases)."""
-        return {
-            "enabled": self.enabled,
-            "message": self.message,
-            "image_url": self.image_url,
-            "icon": self.icon,
-            "button_text": self.button_text,
-            "bypass_url": self.bypass_url,
-            "allowed_ips": "\n".join(str(network) for network in self.allowed_ips),
-            "bypass_secret": self.secret,
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-            "version": self.version,
-            "signalled_active": self.signalled_active,
-        }
+#: Called with the store and its last good snapshot after each refresh, outside
+#: the store's lock (a listener may save the settings, which publishes).
+RefreshListener = Callable[["Store", Snapshot], None]
+_refresh_listeners: list[RefreshListener] = []
 
 
-ROW_FIELDS = (
-    "enabled",
-    "message",
-    "image_url",
-    "icon",
-    "button_text",
-    "bypass_url",
-    "allowed_ips",
-    "bypass_secret",
-    "starts_at",
-    "ends_at",
-    "version",
-    "signalled_active",
-)
-
-
-def _timestamp(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime in the state; is USE_TZ off?")
-        return value.timestamp()
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        try:
-            datetime.fromtimestamp(value, tz=timezone.utc)  # in range for display, too
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"timestamp out of range: {value!r}") from None
-        return float(value)
-    raise ValueError(f"bad timestamp {value!r}")
-
-
-def _datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+def on_refresh(listener: RefreshListener) -> None:
+    """Call ``listener`` after every refresh of every store (once per listener)."""
+    if listener not in _refresh_listeners:
+        _refresh_listeners.append(listener)
 
 
 def _payload_version(payload: object) -> int:
@@ -276,7 +133,8 @@ class Store:
         finally:
             self._lock.release()
         if last_good is not None:
-            self._announce_if_due(last_good)  # outside the lock: receivers may save
+            for listener in _refresh_listeners:
+                listener(self, last_good)  # outside the lock: a listener may save
         return self._current
 
     def publish(self, snapshot: Snapshot) -> None:
@@ -329,32 +187,9 @@ class Store:
             "(MAINTENANCE_MODE_CACHE_TIMEOUT)."
         ) % {"reason": reason, "seconds": conf.CACHE_TIMEOUT}
 
-    def _announce_if_due(self, snapshot: Snapshot) -> None:
-        """Send the signal for a scheduled start or end that nobody announced yet."""
-        now = time.time()
-        active = snapshot.is_active(now)
-        if active == snapshot.signalled_active or conf.FORCE is not None:
-            return
-        if snapshot.is_active(now - ANNOUNCE_AFTER) != active:
-            return  # the boundary passed moments ago by this clock: let the other servers' clocks agree first
-        if not active and snapshot.enabled and not snapshot.has_ended(now):
-            return  # "not started yet" by this clock is never an end
-        from django.db import connections, router
-
-        from maintenance_mode import signals
-        from maintenance_mode.models import MaintenanceSettings
-
-        if connections[router.db_for_write(MaintenanceSettings)].in_atomic_block:
-            return  # a rollback would undo the claim, not the signal: a later refresh announces it
-        try:
-            announced = MaintenanceSettings.claim_announcement(snapshot, active)
-        except Exception as error:  # noqa: BLE001 - the next refresh tries again
-            self._failures.failed("database", error)
-            return
-        if announced is None:
-            return  # another process won; its version reaches us like any write
-        self.publish(announced)
-        signals.send(active, announced, source="schedule")
+    def failed(self, source: str, error: BaseException) -> None:
+        """Record that ``source`` ("cache", "database") failed; logged once per interval."""
+        self._failures.failed(source, error)
 
     def _effective(self, snapshot: Snapshot | None) -> Snapshot:
         if snapshot is None:
@@ -417,21 +252,15 @@ class Store:
         return snapshot
 
     def _read_database(self) -> Snapshot:
-        from django.db import router, transaction
-
-        from maintenance_mode.models import MaintenanceSettings
-
+        # Through the registry, not an import: the state layer does not depend
+        # on the models module, which depends on it.
+        model = apps.get_model("maintenance_mode", "MaintenanceSettings")
         # The primary (write) database: a lagging replica could hand back an
         # older version. A savepoint, so that a failure (e.g. no table yet)
         # cannot poison the caller's transaction on PostgreSQL.
-        using = router.db_for_write(MaintenanceSettings)
+        using = router.db_for_write(model)
         with transaction.atomic(using=using):
-            row = (
-                MaintenanceSettings.objects.using(using)
-                .filter(pk=MaintenanceSettings.SINGLETON_PK)
-                .values(*ROW_FIELDS)
-                .first()
-            )
+            row = model._default_manager.using(using).filter(pk=SINGLETON_PK).values(*ROW_FIELDS).first()
         return Snapshot() if row is None else Snapshot.from_payload(row)
 
 

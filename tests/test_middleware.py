@@ -14,6 +14,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from maintenance_mode import state
 from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.snapshot import Snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -470,7 +471,7 @@ class TestAsyncPath:
         refreshed_in: list[threading.Thread] = []
         original = state.Store._load
 
-        def recording_load(store: state.Store) -> state.Snapshot | None:
+        def recording_load(store: state.Store) -> Snapshot | None:
             refreshed_in.append(threading.current_thread())
             return original(store)
 

@@ -13,7 +13,8 @@ from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from maintenance_mode import signals, state
-from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.models import ANNOUNCE_AFTER, MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.snapshot import Snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)  # announcements are made outside transactions
 
@@ -31,7 +32,7 @@ def plan(start_in: timedelta | None, end_in: timedelta | None) -> MaintenanceSet
 
 def later(delta: timedelta) -> mock._patch[mock.MagicMock]:
     moment = (timezone.now() + delta).timestamp()
-    return mock.patch("maintenance_mode.state.time.time", return_value=moment)
+    return mock.patch("maintenance_mode.models.time.time", return_value=moment)
 
 
 def test_scheduled_start_is_announced_once_across_processes(received: list[tuple[str, str]]) -> None:
@@ -109,7 +110,7 @@ def test_receiver_that_saves_the_settings_does_not_deadlock(received: list[tuple
     """A receiver of the scheduled start may itself save (e.g. to change the message)."""
     import threading
 
-    def save_in_receiver(snapshot: state.Snapshot, **kwargs: Any) -> None:
+    def save_in_receiver(snapshot: Snapshot, **kwargs: Any) -> None:
         row = MaintenanceSettings.load()
         row.message = "started by the schedule"
         row.save()
@@ -200,7 +201,7 @@ def test_process_that_loses_the_race_sends_nothing(received: list[tuple[str, str
 
 def at_start_plus(seconds: float, row: MaintenanceSettings) -> mock._patch[mock.MagicMock]:
     assert row.starts_at is not None
-    return mock.patch("maintenance_mode.state.time.time", return_value=row.starts_at.timestamp() + seconds)
+    return mock.patch("maintenance_mode.models.time.time", return_value=row.starts_at.timestamp() + seconds)
 
 
 def test_a_start_is_announced_only_once_it_has_settled(received: list[tuple[str, str]]) -> None:
@@ -208,14 +209,14 @@ def test_a_start_is_announced_only_once_it_has_settled(received: list[tuple[str,
     with at_start_plus(0.5, row):
         assert state.Store().current().is_active(row.starts_at.timestamp() + 0.5)  # type: ignore[union-attr]
     assert received == []  # active at once, announced a little later
-    with at_start_plus(state.ANNOUNCE_AFTER + 0.1, row):
+    with at_start_plus(ANNOUNCE_AFTER + 0.1, row):
         state.Store().current()
     assert received == [("enabled", "schedule")]
 
 
 def test_a_server_whose_clock_is_behind_never_announces_an_end(received: list[tuple[str, str]]) -> None:
     row = plan(timedelta(minutes=10), timedelta(hours=1))
-    with at_start_plus(state.ANNOUNCE_AFTER + 0.5, row):
+    with at_start_plus(ANNOUNCE_AFTER + 0.5, row):
         state.Store().current()  # a server whose clock is ahead announces the start
     with at_start_plus(-0.5, row):
         state.Store().current()  # one whose clock still reads just before the start

@@ -20,7 +20,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from maintenance_mode import state
 from maintenance_mode.models import MaintenanceSettings
-from maintenance_mode.state import CACHE_KEY, Snapshot
+from maintenance_mode.snapshot import Snapshot
+from maintenance_mode.state import CACHE_KEY
 from tests.redis_helpers import REDIS_URL, require_redis
 
 UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
@@ -466,3 +467,32 @@ class TestPropagationWarning:
         warning = state.store.propagation_warning(row.version)
         assert warning is not None
         assert "still holds an older state" in warning
+
+
+class TestRefreshListeners:
+    def test_listener_registered_twice_is_called_once_per_refresh(self) -> None:
+        calls: list[Snapshot] = []
+
+        def listener(store: state.Store, snapshot: Snapshot) -> None:
+            calls.append(snapshot)
+
+        state.on_refresh(listener)
+        state.on_refresh(listener)
+        try:
+            snapshot = state.current()
+        finally:
+            state._refresh_listeners.remove(listener)
+        assert calls == [snapshot]
+
+    def test_reading_the_state_imports_neither_the_models_nor_the_signals(self) -> None:
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, maintenance_mode.state, maintenance_mode.snapshot;"
+            "print(sorted(m for m in sys.modules if m.startswith('maintenance_mode')))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert "maintenance_mode.models" not in out
+        assert "maintenance_mode.signals" not in out
+        assert "maintenance_mode.state" in out

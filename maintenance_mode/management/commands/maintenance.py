@@ -16,7 +16,8 @@ from maintenance_mode import schedule
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceEvent, MaintenanceSettings
-from maintenance_mode.state import Snapshot, store
+from maintenance_mode.snapshot import Snapshot
+from maintenance_mode.state import store
 
 
 class Command(BaseCommand):
