@@ -1,4 +1,4 @@
-"""``manage.py maintenance on|off|status``."""
+"""``manage.py maintenance on|off|status|render``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from maintenance_mode import schedule
+from maintenance_mode import export, schedule
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceEvent, MaintenanceSettings
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     help = "Switch maintenance mode on or off, or show its status."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{on,off,status}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{on,off,status,render}")
         on = actions.add_parser("on", help="Switch maintenance on, or update its options while it is on.")
         mode = on.add_mutually_exclusive_group()
         mode.add_argument(
@@ -63,11 +63,26 @@ class Command(BaseCommand):
         actions.add_parser("off", help="Switch maintenance off.")
         status = actions.add_parser("status", help="Show whether maintenance is on, and its options.")
         status.add_argument("--json", action="store_true", help="Machine-readable output.")
+        render = actions.add_parser(
+            "render",
+            help="Write the maintenance page as static files for a proxy to serve while Django is down.",
+        )
+        render.add_argument("directory", metavar="DIR", help="An existing directory the web server reads.")
+        render.add_argument(
+            "--language",
+            action="append",
+            dest="languages",
+            metavar="CODE",
+            help="Also write maintenance.CODE.html (repeatable; default: LANGUAGE_CODE and each of LANGUAGES).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "status":
             self.show_status(MaintenanceSettings.load(), as_json=options["json"])
+            return
+        if action == "render":
+            self.render(options["directory"], options["languages"])
             return
         row = MaintenanceSettings.load()
         if action == "on":
@@ -137,6 +152,16 @@ class Command(BaseCommand):
         updated = form.save(commit=False)
         updated.save(actor=_os_user(), source=MaintenanceEvent.Source.COMMAND)
         return updated
+
+    def render(self, directory: str, languages: list[str] | None) -> None:
+        """Even while maintenance is off: the files are prepared before a deploy."""
+        try:
+            written = export.render(directory, Snapshot.from_instance(MaintenanceSettings.load()), languages)
+        except export.ExportError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(export.summary(written))
+        for warning in export.warnings(written):
+            self.stderr.write(self.style.WARNING(warning))
 
     def show_status(self, row: MaintenanceSettings, *, as_json: bool) -> None:
         snapshot = Snapshot.from_instance(row)
