@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from maintenance_mode import page
 from maintenance_mode.conf import conf
-from maintenance_mode.state import Snapshot
+from maintenance_mode.snapshot import Snapshot
 
 logger = logging.getLogger("maintenance_mode")
 

@@ -19,7 +19,7 @@ from pytest_django.fixtures import Settings
 
 from maintenance_mode import export
 from maintenance_mode.models import MaintenanceSettings
-from maintenance_mode.state import Snapshot
+from maintenance_mode.snapshot import Snapshot
 
 pytestmark = pytest.mark.django_db
 
