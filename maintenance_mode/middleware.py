@@ -87,7 +87,9 @@ def _user(request: HttpRequest) -> Any:
 
 
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
-    if any(request.path.startswith(prefix) for prefix in compiled.open_prefixes):
+    # path_info, not path: Django routes on it, and a SCRIPT_NAME header (which
+    # gunicorn accepts from its forwarded_allow_ips) can make path say anything.
+    if any(request.path_info.startswith(prefix) for prefix in compiled.open_prefixes):
         return True
     return compiled.exempt_paths is not None and compiled.exempt_paths.match(request.path_info) is not None
 

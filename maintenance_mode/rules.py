@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.urls import get_script_prefix
 from django.utils.module_loading import import_string
 
 from maintenance_mode import validators
@@ -24,7 +23,7 @@ UserPredicate = Callable[[Any], bool]
 class Rules:
     exempt_paths: re.Pattern[str] | None
     json_paths: re.Pattern[str] | None
-    # Matched against request.path (with the script prefix), like STATIC_URL.
+    # Matched against request.path_info: the script prefix is the client's to choose.
     open_prefixes: tuple[str, ...]
     networks: tuple[validators.Network, ...]
     trusted_proxies: tuple[validators.Network, ...]
@@ -49,18 +48,38 @@ def admin_predicate(spec: str) -> UserPredicate:
     return predicate
 
 
-def _local_prefix(url: str) -> str | None:
-    """The path part of STATIC_URL/MEDIA_URL when Django itself may serve it."""
-    parts = urlsplit(url)
-    if parts.netloc:  # a CDN or another host: not our requests
+def _raw_url_setting(name: str) -> str:
+    """STATIC_URL/MEDIA_URL as written in the settings.
+
+    ``settings.STATIC_URL`` puts the script prefix of whichever request reads it
+    first in front of a relative value, and keeps it for the process: the rules
+    are compiled once per process, so they must not depend on one request.
+    """
+    value = getattr(settings._wrapped, name, None)  # type: ignore[misc]  # the raw value, unprefixed
+    return value if isinstance(value, str) else ""
+
+
+def _route_prefix(url: str) -> str | None:
+    """Where STATIC_URL/MEDIA_URL files are in ``path_info`` terms (what Django
+    routes on), when Django itself may serve them; ``None``: exempt nothing."""
+    if not url:  # unset or empty: no files, and never "the whole site"
         return None
-    path = parts.path if parts.path.startswith("/") else get_script_prefix() + parts.path
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:  # a CDN or another host: not our requests
+        return None
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    if not path.startswith("/"):
+        path = "/" + path  # relative: below the script prefix, which path_info does not carry
+    else:
+        mount = (settings.FORCE_SCRIPT_NAME or "").rstrip("/")
+        if mount and path.startswith(mount + "/"):
+            path = path.removeprefix(mount)
     return path if path != "/" else None
 
 
 @functools.cache
 def rules() -> Rules:
-    prefixes = (_local_prefix(settings.STATIC_URL or ""), _local_prefix(settings.MEDIA_URL or ""))
+    prefixes = (_route_prefix(_raw_url_setting("STATIC_URL")), _route_prefix(_raw_url_setting("MEDIA_URL")))
     return Rules(
         exempt_paths=compile_globs(conf.EXEMPT_PATHS),
         json_paths=compile_globs(conf.JSON_PATHS),

@@ -1,0 +1,119 @@
+"""Regression tests for the findings of the outside security review (issue #9).
+
+Each test names the situation an attacker (or an unlucky deployment) set up.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import Client, override_settings
+from django.urls import set_script_prefix
+
+from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.rules import rules
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rules() -> Iterator[None]:
+    """The rules are compiled once per process: each test starts from "not compiled yet"."""
+    rules.cache_clear()
+    yield
+    rules.cache_clear()
+    set_script_prefix("/")
+
+
+def wsgi_status(path: str, script_name: str = "") -> int:
+    """One request through Django's real WSGI handler (the test client sets no script prefix)."""
+    environ: dict[str, object] = {"PATH_INFO": path, "SCRIPT_NAME": script_name, "wsgi.input": io.BytesIO()}
+    setup_testing_defaults(environ)
+    environ["SERVER_NAME"] = "testserver"
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        statuses.append(status)
+        return lambda data: None
+
+    response = WSGIHandler()(environ, start_response)
+    response.close()
+    return int(statuses[0].split()[0])
+
+
+# Finding 1: a SCRIPT_NAME header turned the static/media exemption into a full bypass.
+
+
+def test_script_name_header_naming_the_static_prefix_does_not_open_the_live_site(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    # gunicorn turns a "SCRIPT_NAME: /static" header into the environ's SCRIPT_NAME:
+    # request.path is then /static/ while Django routes "/" (the live home page).
+    response = client.get("/", SCRIPT_NAME="/static")
+    assert response.status_code == 503
+
+
+def test_script_name_naming_the_static_prefix_does_not_open_the_live_site_through_wsgi(
+    maintenance: MaintenanceSettings,
+) -> None:
+    assert wsgi_status("/", script_name="/static") == 503
+    assert wsgi_status("/media/x/", script_name="/static") != 503  # still the media exemption
+
+
+@override_settings(STATIC_URL="static/")
+def test_first_request_script_prefix_is_not_kept_for_the_worker_lifetime(maintenance: MaintenanceSettings) -> None:
+    assert wsgi_status("/", script_name="/zzz") == 503  # the first request this worker handles
+    assert wsgi_status("/static/x.css") != 503  # 404: the file is not there, but it is not blocked
+    assert wsgi_status("/static/x.css", script_name="/shop") != 503
+
+
+@override_settings(STATIC_URL="static/", MEDIA_URL="media/")
+def test_relative_static_url_is_exempt_under_a_script_name_set_by_the_server(
+    maintenance: MaintenanceSettings,
+) -> None:
+    assert wsgi_status("/static/x.css", script_name="/shop") != 503
+    assert wsgi_status("/media/a.png", script_name="/shop") != 503
+    assert wsgi_status("/orders/", script_name="/shop") == 503
+
+
+# Finding 2: under a script prefix, an empty MEDIA_URL (startproject's default) exempted every path.
+
+
+@override_settings(FORCE_SCRIPT_NAME="/shop", STATIC_URL="static/", MEDIA_URL="")
+def test_empty_media_url_under_force_script_name_exempts_nothing(maintenance: MaintenanceSettings) -> None:
+    set_script_prefix("/shop")  # what django.setup() does with FORCE_SCRIPT_NAME
+    assert wsgi_status("/") == 503
+    assert wsgi_status("/orders/") == 503
+    assert wsgi_status("/static/x.css") != 503
+
+
+@override_settings(STATIC_URL="static/", MEDIA_URL="")
+def test_empty_media_url_under_a_server_script_name_exempts_nothing(maintenance: MaintenanceSettings) -> None:
+    assert wsgi_status("/", script_name="/shop") == 503
+    assert wsgi_status("/orders/", script_name="/shop") == 503
+
+
+@override_settings(FORCE_SCRIPT_NAME="/shop", STATIC_URL=None, MEDIA_URL=None)
+def test_unset_static_and_media_urls_under_a_prefix_exempt_nothing(maintenance: MaintenanceSettings) -> None:
+    set_script_prefix("/shop")
+    assert wsgi_status("/") == 503
+    assert wsgi_status("/static/x.css") == 503
+
+
+@override_settings(FORCE_SCRIPT_NAME="/shop", STATIC_URL="/shop/static/", MEDIA_URL="/shop/media/")
+def test_absolute_static_url_including_force_script_name_is_exempt(maintenance: MaintenanceSettings) -> None:
+    set_script_prefix("/shop")
+    assert wsgi_status("/static/x.css") != 503
+    assert wsgi_status("/media/a.png") != 503
+    assert wsgi_status("/orders/") == 503
+    assert rules().open_prefixes == ("/static/", "/media/")  # in path_info terms, what Django routes on
+
+
+def test_force_script_name_prefix_of_the_static_url_is_only_stripped_at_a_segment() -> None:
+    with override_settings(FORCE_SCRIPT_NAME="/sh", STATIC_URL="/shop/static/", MEDIA_URL="/sh/"):
+        assert rules().open_prefixes == ("/shop/static/",)  # "/sh/" is the whole mount: not a media prefix
