@@ -58,13 +58,40 @@ def validate_safe_url(value: str) -> None:
         return
     if any(ord(char) < 0x21 for char in value):
         raise ValidationError(_("The URL must not contain spaces or control characters."), code="invalid_url")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number, or out of range, raises here
+    except ValueError:  # e.g. "http://[::1" (an unclosed bracket): Invalid IPv6 URL
+        raise _malformed_url() from None
     if parts.scheme in ("http", "https") and parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        if "[" in host or "]" in host:
+            _check_bracketed_host(host)  # Python 3.10's urlsplit lets "[x]" through
+        elif not parts.hostname:
+            raise _malformed_url()
         return
     if not parts.scheme and not parts.netloc and value.startswith("/") and not value.startswith("//"):
         return
     raise ValidationError(
         _("Enter an http:// or https:// URL, or a path on this site starting with “/”."),
+        code="invalid_url",
+    )
+
+
+_BRACKETED_HOST_RE = re.compile(r"^\[(?P<address>[^\[\]]*)\](?::[0-9]*)?$")
+
+
+def _check_bracketed_host(host: str) -> None:
+    match = _BRACKETED_HOST_RE.match(host)
+    try:
+        ipaddress.IPv6Address(match["address"] if match else "")
+    except ValueError:
+        raise _malformed_url() from None
+
+
+def _malformed_url() -> ValidationError:
+    return ValidationError(
+        _("This URL is malformed: check the brackets around an IPv6 address and the port number."),
         code="invalid_url",
     )
 

@@ -11,14 +11,24 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.urls import set_script_prefix
 
+from maintenance_mode import validators
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
 
 pytestmark = pytest.mark.django_db
+
+# An admin change form that changes nothing (the split date and time widgets included).
+ADMIN_FORM = {
+    **{field: "" for field in ("message", "image_url", "icon", "button_text", "bypass_url", "allowed_ips")},
+    **{f"{field}_{part}": "" for field in ("starts_at", "ends_at") for part in (0, 1)},
+    "bypass_secret": "",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +127,36 @@ def test_absolute_static_url_including_force_script_name_is_exempt(maintenance: 
 def test_force_script_name_prefix_of_the_static_url_is_only_stripped_at_a_segment() -> None:
     with override_settings(FORCE_SCRIPT_NAME="/sh", STATIC_URL="/shop/static/", MEDIA_URL="/sh/"):
         assert rules().open_prefixes == ("/shop/static/",)  # "/sh/" is the whole mount: not a media prefix
+
+
+# Finding 5: malformed bracketed URLs were a ValueError (a 500 in the admin, a traceback in the command).
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "https://[x]/", "https://[::1]x/", "http://example.com:port/", "http://]/", "http://:80/"]
+)
+def test_malformed_urls_are_a_validation_error(url: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        validators.validate_safe_url(url)
+    assert error.value.code == "invalid_url"
+
+
+@pytest.mark.parametrize("url", ["https://[::1]/status", "http://[2001:db8::7]:8080/", "https://example.com:8443/x"])
+def test_bracketed_ipv6_and_ports_are_accepted(url: str) -> None:
+    validators.validate_safe_url(url)
+
+
+@pytest.mark.parametrize(("option", "field"), [("--image-url", "image_url"), ("--button-url", "bypass_url")])
+def test_command_refuses_a_malformed_bracketed_url_clearly(option: str, field: str) -> None:
+    with pytest.raises(CommandError) as error:
+        call_command("maintenance", "on", option, "http://[::1", stdout=io.StringIO())
+    assert f"{field}: This URL is malformed" in str(error.value)
+    assert not MaintenanceSettings.load().enabled
+
+
+def test_admin_refuses_a_malformed_bracketed_url_with_a_form_error(staff_client: Client) -> None:
+    change = "/admin/maintenance_mode/maintenancesettings/1/change/"
+    MaintenanceSettings.load()
+    response = staff_client.post(change, {**ADMIN_FORM, "image_url": "http://[::1", "bypass_url": "https://[x]/"})
+    assert response.status_code == 200  # the form again, with its errors
+    assert response.content.count(b"This URL is malformed") == 2
