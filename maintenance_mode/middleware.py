@@ -214,7 +214,12 @@ def add_indicator(response: HttpResponseBase) -> HttpResponseBase:
     end = body.rfind(b"</body>")
     if end == -1:
         return response
-    badge = page.indicator_html().encode(response.charset)
+    try:
+        # Characters the page's charset lacks (the badge's "·" in us-ascii) become
+        # character references: the badge must never turn a page into a 500.
+        badge = page.indicator_html().encode(response.charset, errors="xmlcharrefreplace")
+    except LookupError:  # a charset Python does not know: leave the page as it is
+        return response
     response.content = body[:end] + badge + body[end:]
     if response.has_header("Content-Length"):
         response["Content-Length"] = str(len(response.content))

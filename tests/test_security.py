@@ -11,13 +11,17 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
-from django.test import Client, override_settings
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 
 from maintenance_mode import validators
+from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
 
@@ -127,6 +131,44 @@ def test_absolute_static_url_including_force_script_name_is_exempt(maintenance: 
 def test_force_script_name_prefix_of_the_static_url_is_only_stripped_at_a_segment() -> None:
     with override_settings(FORCE_SCRIPT_NAME="/sh", STATIC_URL="/shop/static/", MEDIA_URL="/sh/"):
         assert rules().open_prefixes == ("/shop/static/",)  # "/sh/" is the whole mount: not a media prefix
+
+
+# Finding 4: the badge broke HTML pages that are not UTF-8.
+
+
+def staff_request(staff_user: User) -> HttpRequest:
+    request = RequestFactory().get("/")
+    request.user = staff_user
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = "present"  # logged in: the user is looked at
+    return request
+
+
+def test_badge_on_an_ascii_page_is_escaped_not_a_500(staff_user: User, maintenance: MaintenanceSettings) -> None:
+    page = "<html><body>live</body></html>"
+    middleware = MaintenanceModeMiddleware(
+        lambda request: HttpResponse(page, content_type="text/html; charset=us-ascii")
+    )
+    response = middleware(staff_request(staff_user))
+    body = response.content.decode("ascii")  # still pure ASCII: the "·" became a character reference
+    assert "live" in body
+    assert "&#183;" in body
+    assert body.endswith("</body></html>")
+
+
+def test_badge_leaves_a_page_in_an_unknown_charset_alone(staff_user: User, maintenance: MaintenanceSettings) -> None:
+    page = b"<html><body>live</body></html>"
+    middleware = MaintenanceModeMiddleware(lambda request: HttpResponse(page, content_type="text/html; charset=x-nope"))
+    response = middleware(staff_request(staff_user))
+    assert response.status_code == 200
+    assert response.content == page
+    assert "private" in response["Cache-Control"]
+
+
+@override_settings(DEFAULT_CHARSET="iso-8859-1")
+def test_badge_on_a_latin_1_site_is_encoded_in_latin_1(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    response = staff_client.get("/")
+    assert response.status_code == 200
+    assert "Maintenance" in response.content.decode("iso-8859-1")
 
 
 # Finding 5: malformed bracketed URLs were a ValueError (a 500 in the admin, a traceback in the command).
