@@ -10,3 +10,8 @@ BODY = b"<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Hello</h
 def index(request: HttpRequest) -> HttpResponse:
     """A small HTML page: no template, no database."""
     return HttpResponse(BODY)
+
+
+async def async_index(request: HttpRequest) -> HttpResponse:
+    """The same page from an async view: under ASGI, Django calls it in the event loop."""
+    return HttpResponse(BODY)
