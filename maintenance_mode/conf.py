@@ -89,6 +89,12 @@ class Settings:
         return _get("SHOW_INDICATOR", True)  # type: ignore[no-any-return]
 
     @property
+    def SHOW_READ_ONLY_NOTICE(self) -> bool:
+        """Put a "read-only maintenance" notice at the top of every HTML page while the
+        site is read-only (``False``: place ``{% maintenance_banner %}`` yourself)."""
+        return _get("SHOW_READ_ONLY_NOTICE", True)  # type: ignore[no-any-return]
+
+    @property
     def TEMPLATE(self) -> str:
         return _get("TEMPLATE", "maintenance_mode/maintenance.html")  # type: ignore[no-any-return]
 

@@ -11,7 +11,7 @@ import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -35,8 +35,10 @@ AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 class Verdict(enum.Enum):
     SERVE = "serve"  # maintenance is off, or the request is exempt
     SERVE_WITH_NOTICE = "notice"  # administrators and bypass holders: live site plus indicator
+    SERVE_READ_ONLY = "read"  # read-only mode, a visitor's read: live site plus the read-only notice
     GRANT_BYPASS = "grant"  # the secret link: set the bypass cookie and redirect
     BLOCK = "block"  # the maintenance page (or JSON)
+    REFUSE_WRITE = "refuse"  # read-only mode, a visitor's change: the read-only page (or JSON)
     LOGOUT_AND_BLOCK = "logout"  # flush the non-administrator's session, then block
 
 
@@ -63,10 +65,16 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
         return Verdict.SERVE_WITH_NOTICE
     if path_exemptions and _view_is_exempt(request):  # the admin, and @maintenance_exempt views
         return Verdict.SERVE
+    if snapshot.read_only:  # reads reach the site and nobody is logged out; only changes wait
+        return Verdict.SERVE_READ_ONLY if request.method in READ_METHODS else Verdict.REFUSE_WRITE
     if logged_in and conf.LOGOUT_USERS:
         return Verdict.LOGOUT_AND_BLOCK
     return Verdict.BLOCK
 
+
+# What read-only mode lets through: the methods that change nothing (RFC 9110's
+# safe methods, without TRACE, which no site needs).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
@@ -130,13 +138,16 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
 def settle(request: HttpRequest, snapshot: Snapshot, now: float) -> tuple[Verdict, HttpResponse | None]:
     """The verdict and, for a request that does not reach the site, its response."""
     verdict = decide(request, snapshot, now)
-    if verdict is Verdict.SERVE or verdict is Verdict.SERVE_WITH_NOTICE:
+    if verdict in _REACHES_THE_SITE:
         return verdict, None
     if verdict is Verdict.GRANT_BYPASS:
         return verdict, grant_bypass(request, snapshot)
     if verdict is Verdict.LOGOUT_AND_BLOCK:
         logout(request)  # deletes the session from the store, not only the cookie
-    return verdict, maintenance_response(request, snapshot)
+    return verdict, maintenance_response(request, snapshot, read_only=verdict is Verdict.REFUSE_WRITE)
+
+
+_REACHES_THE_SITE = frozenset({Verdict.SERVE, Verdict.SERVE_WITH_NOTICE, Verdict.SERVE_READ_ONLY})
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -163,13 +174,14 @@ def _http_date(second: int) -> str:
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
-def maintenance_response(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+def maintenance_response(request: HttpRequest, snapshot: Snapshot, read_only: bool = False) -> HttpResponse:
+    """The 503; ``read_only``: the answer to a refused change, whose wording says it was not saved."""
     now = time.time()
     response: HttpResponse
     if wants_json(request):
         response = JsonResponse(page.json_body(snapshot, now), status=503)
     else:
-        response = HttpResponse(page.page_bytes(snapshot), status=503)
+        response = HttpResponse(page.page_bytes(snapshot, read_only), status=503)
     # HEAD keeps the body, like any Django view: the server drops it and the
     # Content-Length stays the one a GET would get.
     retry_after = snapshot.retry_after(now)
@@ -203,26 +215,58 @@ def grant_bypass(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
     return response
 
 
-def add_indicator(response: HttpResponseBase) -> HttpResponseBase:
+def add_indicator(response: HttpResponseBase, snapshot: Snapshot) -> HttpResponseBase:
     """Insert the "maintenance is on" badge into full HTML pages, and keep them private."""
     patch_cache_control(response, private=True)
-    if not conf.SHOW_INDICATOR or not isinstance(response, HttpResponse):
+    if not conf.SHOW_INDICATOR or not _is_full_html_page(response):
         return response
-    if not response.get("Content-Type", "").startswith("text/html"):
+    badge = _encoded(page.indicator_html(snapshot.read_only), response)
+    if badge is None:
         return response
     body = response.content
     end = body.rfind(b"</body>")
-    if end == -1:
+    return _replace_content(response, body[:end] + badge + body[end:])
+
+
+def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> HttpResponseBase:
+    """Put the read-only notice at the top of full HTML pages, in the page's flow
+    (a fixed bar would cover the very buttons it explains)."""
+    if not conf.SHOW_READ_ONLY_NOTICE or not _is_full_html_page(response):
         return response
+    body = response.content
+    match = _BODY_TAG.search(body)
+    if match is None:
+        return response
+    notice = _encoded(page.read_only_notice_html(snapshot), response)
+    if notice is None:
+        return response
+    return _replace_content(response, body[: match.end()] + notice + body[match.end() :])
+
+
+_BODY_TAG = re.compile(rb"<body(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def _is_full_html_page(response: HttpResponseBase) -> TypeGuard[HttpResponse]:
+    if not isinstance(response, HttpResponse):  # streams are left alone
+        return False
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    return b"</body>" in response.content
+
+
+def _encoded(html: str, response: HttpResponse) -> bytes | None:
     try:
         # Characters the page's charset lacks (the badge's "·" in us-ascii) become
-        # character references: the badge must never turn a page into a 500.
-        badge = page.indicator_html().encode(response.charset, errors="xmlcharrefreplace")
+        # character references: what we add must never turn a page into a 500.
+        return html.encode(response.charset, errors="xmlcharrefreplace")
     except LookupError:  # a charset Python does not know: leave the page as it is
-        return response
-    response.content = body[:end] + badge + body[end:]
+        return None
+
+
+def _replace_content(response: HttpResponse, content: bytes) -> HttpResponse:
+    response.content = content
     if response.has_header("Content-Length"):
-        response["Content-Length"] = str(len(response.content))
+        response["Content-Length"] = str(len(content))
     return response
 
 
@@ -246,7 +290,9 @@ class MaintenanceModeMiddleware:
         if response is not None:
             return response
         if verdict is Verdict.SERVE_WITH_NOTICE:
-            return add_indicator(self.get_response(request))  # type: ignore[arg-type]
+            return add_indicator(self.get_response(request), snapshot)  # type: ignore[arg-type]
+        if verdict is Verdict.SERVE_READ_ONLY:
+            return add_read_only_notice(self.get_response(request), snapshot)  # type: ignore[arg-type]
         return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -260,5 +306,7 @@ class MaintenanceModeMiddleware:
         if response is not None:
             return response
         if verdict is Verdict.SERVE_WITH_NOTICE:
-            return add_indicator(await get_response(request))
+            return add_indicator(await get_response(request), snapshot)
+        if verdict is Verdict.SERVE_READ_ONLY:
+            return add_read_only_notice(await get_response(request), snapshot)
         return await get_response(request)

@@ -145,13 +145,14 @@ class MaintenanceSettings(models.Model):
             previous = type(self).objects.using(using).select_for_update().filter(pk=self.pk).first()
             self.version = (previous.version if previous else 0) + 1
             was_signalled = previous.signalled_active if previous else False
+            was_mode = previous.mode if previous else self.Mode.FULL
             self.signalled_active = Snapshot.from_instance(self).is_active(time.time())
             super().save(*args, **kwargs)
             changes = diff(previous, self)
             if changes:
                 MaintenanceEvent.objects.using(using).create(actor=actor[:150], source=source, changes=changes)
             after = Snapshot.from_instance(self)
-            transaction.on_commit(lambda: _committed(was_signalled, after), using=using)
+            transaction.on_commit(lambda: _committed(was_signalled, was_mode, after), using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError(_("The maintenance settings cannot be deleted; switch maintenance off instead."))
@@ -191,10 +192,14 @@ class MaintenanceSettings(models.Model):
         return Snapshot.from_instance(row)
 
 
-def _committed(was_signalled: bool, after: Snapshot) -> None:
+def _committed(was_signalled: bool, was_mode: str, after: Snapshot) -> None:
     state.store.publish(after)
     if after.signalled_active != was_signalled:
         signals.send(after.signalled_active, after, source="save")
+    elif after.signalled_active and after.mode != was_mode:
+        # Full <-> read-only while on: receivers that act per mode (pause the
+        # queues only when the site is closed) hear of the new one.
+        signals.send(True, after, source="save")
 
 
 def announce_if_due(store: state.Store, snapshot: Snapshot) -> None:

@@ -20,6 +20,8 @@ class Notice:
     ends_at: datetime | None
     message: str
     version: int
+    mode: str = "full"  # or "read-only": of the window that is on, or coming
+    read_only: bool = False  # on right now, in read-only mode: the site is readable, changes wait
 
     @property
     def zones(self) -> str:
@@ -40,9 +42,12 @@ def current_notice(now: float | None = None) -> Notice:
     snapshot = state.current()
     upcoming = snapshot.is_upcoming(now) and snapshot.starts_at is not None
     upcoming = upcoming and snapshot.starts_at - now <= conf.BANNER_LEAD_TIME  # type: ignore[operator]
+    active = snapshot.is_active(now)
     return Notice(
-        active=snapshot.is_active(now),
+        active=active,
         upcoming=upcoming,
+        mode=snapshot.mode,
+        read_only=active and snapshot.read_only,
         starts_at=snapshot.start,
         ends_at=snapshot.end,
         message=snapshot.message,

@@ -1,15 +1,17 @@
-"""What a blocked visitor receives: the HTML page or the JSON body, and the
-administrators' indicator."""
+"""What a blocked visitor receives: the HTML page or the JSON body, the
+administrators' indicator, and the read-only notice of the live site."""
 
 from __future__ import annotations
 
 import functools
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -21,9 +23,24 @@ def default_message() -> str:
     return _("We are performing scheduled maintenance. We will be back shortly. Thank you for your patience.")
 
 
-def page_context(snapshot: Snapshot) -> dict[str, Any]:
+def default_read_only_message() -> str:
+    return _(
+        "The site is read-only while we perform maintenance: you can keep browsing, "
+        "but changes cannot be saved right now."
+    )
+
+
+def _message(snapshot: Snapshot) -> str:
+    if snapshot.message:
+        return snapshot.message
+    return default_read_only_message() if snapshot.read_only else default_message()
+
+
+def page_context(snapshot: Snapshot, read_only: bool = False) -> dict[str, Any]:
+    """``read_only``: the page answers a refused change (its wording says it was not saved)."""
     return {
-        "message": snapshot.message or default_message(),
+        "read_only": read_only,
+        "message": _message(snapshot),
         "image_url": snapshot.image_url,
         "icon": snapshot.icon,
         "icon_stylesheet": conf.ICON_STYLESHEET,
@@ -34,7 +51,7 @@ def page_context(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def page_bytes(snapshot: Snapshot) -> bytes:
+def page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes:
     """The page's body, rendered once per state, language, time zone and template
     unless DEBUG (so template edits show at once while developing).
 
@@ -44,12 +61,14 @@ def page_bytes(snapshot: Snapshot) -> bytes:
     # The time zone matters only to a page that shows a time (asking costs more than the lookup).
     shows_time = snapshot.starts_at is not None or snapshot.ends_at is not None
     zone = timezone.get_current_timezone_name() if shows_time else ""
-    key = (snapshot, get_language(), zone, conf.TEMPLATE, settings.DEFAULT_CHARSET)
+    key = (snapshot, read_only, get_language(), zone, conf.TEMPLATE, settings.DEFAULT_CHARSET)
     return _render_page(*key) if settings.DEBUG else _cached_page(*key)
 
 
-def _render_page(snapshot: Snapshot, language: str | None, zone: str, template_name: str, charset: str) -> bytes:
-    return render_to_string(template_name, page_context(snapshot)).encode(charset)
+def _render_page(
+    snapshot: Snapshot, read_only: bool, language: str | None, zone: str, template_name: str, charset: str
+) -> bytes:
+    return render_to_string(template_name, page_context(snapshot, read_only)).encode(charset)
 
 
 _cached_page = functools.lru_cache(maxsize=64)(_render_page)
@@ -61,7 +80,8 @@ def json_body(snapshot: Snapshot, now: float) -> dict[str, Any]:
     active = snapshot.is_active(now)
     return {
         "maintenance": active,
-        "message": snapshot.message or default_message(),
+        "read_only": active and snapshot.read_only,
+        "message": _message(snapshot),
         "starts_at": start.isoformat() if start else None,
         "ends_at": end.isoformat() if end else None,
         "retry_after": snapshot.retry_after(now) if active else None,
@@ -75,9 +95,34 @@ def admin_change_url() -> str | None:
         return None
 
 
-def indicator_html() -> str:
-    return render_to_string("maintenance_mode/indicator.html", {"settings_url": admin_change_url()})
+def indicator_html(read_only: bool = False) -> str:
+    context = {"settings_url": admin_change_url(), "read_only": read_only}
+    return render_to_string("maintenance_mode/indicator.html", context)
+
+
+def read_only_notice_html(snapshot: Snapshot) -> str:
+    """The notice every visitor sees on the live site while it is read-only; rendered
+    once per state, language, time zone and day (the end reads "18:30" on its day)."""
+    zone, today = "", None
+    if snapshot.ends_at is not None:
+        zone, today = timezone.get_current_timezone_name(), timezone.localdate()
+    render = _render_notice if settings.DEBUG else _cached_notice
+    return render(snapshot, get_language(), zone, today)
+
+
+def _render_notice(snapshot: Snapshot, language: str | None, zone: str, today: date | None) -> str:
+    until = ""
+    end = snapshot.end
+    if end is not None:
+        local = timezone.localtime(end)
+        shown = time_format(local, "TIME_FORMAT") if local.date() == today else date_format(local, "DATETIME_FORMAT")
+        until = f"{shown} {local.tzname() or ''}".strip()
+    return render_to_string("maintenance_mode/read_only_notice.html", {"until": until})
+
+
+_cached_notice = functools.lru_cache(maxsize=64)(_render_notice)
 
 
 def clear_caches() -> None:
     _cached_page.cache_clear()
+    _cached_notice.cache_clear()

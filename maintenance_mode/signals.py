@@ -1,7 +1,9 @@
 """``maintenance_enabled`` and ``maintenance_disabled``: sent once when
 maintenance becomes active or stops being active, whatever changed it: a save
 (admin, command, Python API) in the saving process after commit, or a
-scheduled start or end in the first process that reads the state after it."""
+scheduled start or end in the first process that reads the state after it.
+``maintenance_enabled`` is sent again when a save switches the mode (full,
+read-only) while maintenance is on."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from django.dispatch import Signal
 if TYPE_CHECKING:
     from maintenance_mode.snapshot import Snapshot
 
-#: Sent with ``snapshot`` (the new state) and ``source`` ("save" or "schedule").
+#: Sent with ``snapshot`` (the new state), ``source`` ("save" or "schedule")
+#: and ``mode`` ("full" or "read-only").
 maintenance_enabled = Signal()
-#: Sent with ``snapshot`` (the new state) and ``source`` ("save" or "schedule").
+#: Sent with ``snapshot`` (the new state), ``source`` ("save" or "schedule")
+#: and ``mode`` ("full" or "read-only").
 maintenance_disabled = Signal()
 
 
@@ -29,7 +33,9 @@ def send(active: bool, snapshot: Snapshot, *, source: str) -> None:
     already committed and must not turn into an error page or a retry.
     """
     signal = maintenance_enabled if active else maintenance_disabled
-    for receiver, result in signal.send_robust(sender=type(snapshot), snapshot=snapshot, source=source):
+    for receiver, result in signal.send_robust(
+        sender=type(snapshot), snapshot=snapshot, source=source, mode=snapshot.mode
+    ):
         if isinstance(result, Exception):
             logger.error(
                 "maintenance_mode: the receiver %r of maintenance_%s failed.",

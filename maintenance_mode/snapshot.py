@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
 
+# The values of MaintenanceSettings.mode.
+FULL = "full"
+READ_ONLY = "read-only"
+MODES = (FULL, READ_ONLY)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
     """One immutable reading of the settings row. Times are UNIX timestamps.
@@ -30,6 +36,7 @@ class Snapshot:
     """
 
     enabled: bool = False
+    mode: str = FULL  # or READ_ONLY
     message: str = ""
     image_url: str = ""
     icon: str = ""
@@ -51,6 +58,11 @@ class Snapshot:
         if self.starts_at is not None and now < self.starts_at:
             return False
         return self.ends_at is None or now < self.ends_at
+
+    @property
+    def read_only(self) -> bool:
+        """Everyone reads the live site; only non-administrators' changes are refused."""
+        return self.mode == READ_ONLY
 
     def is_upcoming(self, now: float) -> bool:
         return self.enabled and self.starts_at is not None and now < self.starts_at and not self.has_ended(now)
@@ -98,6 +110,8 @@ class Snapshot:
             raise ValueError("text fields must be strings")
         if not isinstance(payload["enabled"], bool) or not isinstance(payload["signalled_active"], bool):
             raise ValueError("enabled and signalled_active must be booleans")
+        if not isinstance(payload["mode"], str):
+            raise ValueError("mode must be a string")
         version = payload["version"]
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise ValueError("version must be a non-negative integer")
@@ -107,6 +121,9 @@ class Snapshot:
             raise ValueError(f"allowed_ips: {error.messages}") from None
         return cls(
             enabled=payload["enabled"],
+            # A mode this release does not know (a newer release's row, after a
+            # rollback) closes the site rather than leaving it open to writes.
+            mode=payload["mode"] if payload["mode"] in MODES else FULL,
             message=strings["message"],
             image_url=strings["image_url"],
             icon=strings["icon"],
@@ -124,6 +141,7 @@ class Snapshot:
         """Plain data for the shared cache (no pickled classes between releases)."""
         return {
             "enabled": self.enabled,
+            "mode": self.mode,
             "message": self.message,
             "image_url": self.image_url,
             "icon": self.icon,
@@ -144,6 +162,7 @@ SINGLETON_PK = 1
 #: The columns of the settings row a snapshot is made of.
 ROW_FIELDS = (
     "enabled",
+    "mode",
     "message",
     "image_url",
     "icon",

@@ -31,13 +31,13 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import router, transaction
 
 from maintenance_mode.conf import conf
-from maintenance_mode.snapshot import ROW_FIELDS, SINGLETON_PK, Snapshot
+from maintenance_mode.snapshot import FULL, ROW_FIELDS, SINGLETON_PK, Snapshot
 
 logger = logging.getLogger("maintenance_mode")
 
 # Bump the suffix when the payload's shape changes, so that two releases
 # running side by side during a rolling deploy never read each other's data.
-CACHE_KEY = "maintenance_mode:state:v1"
+CACHE_KEY = "maintenance_mode:state:v2"
 
 # Backends that live inside one process (or one machine): they cannot tell
 # other servers about a change, so the database is asked instead.
@@ -197,7 +197,8 @@ class Store:
         force = conf.FORCE
         if force is None:
             return snapshot
-        return dataclasses.replace(snapshot, enabled=force, starts_at=None, ends_at=None)
+        # The emergency switch closes the site (or opens it) whatever mode the row holds.
+        return dataclasses.replace(snapshot, enabled=force, mode=FULL, starts_at=None, ends_at=None)
 
     def _shared_cache(self) -> BaseCache | None:
         alias = conf.CACHE_ALIAS

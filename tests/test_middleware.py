@@ -93,6 +93,7 @@ def test_json_client_gets_json_body(client: Client, maintenance: MaintenanceSett
     body = json.loads(response.content)
     assert body == {
         "maintenance": True,
+        "read_only": False,
         "message": "Database upgrade",
         "starts_at": None,
         "ends_at": None,

@@ -119,6 +119,7 @@ def test_status_endpoint_when_off(client: Client) -> None:
     assert response.status_code == 200
     assert json.loads(response.content) == {
         "maintenance": False,
+        "read_only": False,
         "message": "We are performing scheduled maintenance. We will be back shortly. Thank you for your patience.",
         "starts_at": None,
         "ends_at": None,

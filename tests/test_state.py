@@ -388,6 +388,7 @@ class TestSnapshot:
         snapshot = Snapshot.from_payload(
             {
                 "enabled": True,
+                "mode": "read-only",
                 "message": "m",
                 "image_url": "/i.png",
                 "icon": "fa",
@@ -405,11 +406,18 @@ class TestSnapshot:
         assert again.to_payload() == snapshot.to_payload()
         assert [str(network) for network in again.allowed_ips] == ["10.0.0.0/8", "2001:db8::/32"]
         assert again.start == datetime(2030, 1, 1, tzinfo=UTC)
+        assert again.read_only
+
+    def test_a_mode_this_release_does_not_know_closes_the_site(self) -> None:
+        snapshot = Snapshot.from_payload(Snapshot().to_payload() | {"enabled": True, "mode": "writes-by-staff"})
+        assert snapshot.mode == "full"
+        assert not snapshot.read_only
 
     @pytest.mark.parametrize(
         "change",
         [
             {"enabled": "true"},
+            {"mode": None},
             {"signalled_active": None},
             {"message": None},
             {"version": -1},
