@@ -154,12 +154,29 @@ def wants_json(request: HttpRequest) -> bool:
     compiled = rules()
     if compiled.json_paths is not None and compiled.json_paths.match(request.path_info):
         return True
-    return _prefers_json(request.META.get("HTTP_ACCEPT", "*/*"))
+    return _prefers_json(_bounded_accept(request.META.get("HTTP_ACCEPT", "*/*")))
+
+
+# What of an Accept header is negotiated (and cached): browsers send about 100
+# characters and 8 media ranges, but gunicorn joins repeated header lines, so
+# one request can carry megabytes. Parsing and caching only the start bounds
+# what a hostile header costs (CPU per request, memory per cache entry).
+ACCEPT_PARSED_CHARS = 512
+ACCEPT_PARSED_RANGES = 16
+
+
+def _bounded_accept(accept: str) -> str:
+    """``accept`` itself when it is ordinary, else its first whole media ranges, spaces removed."""
+    if len(accept) <= ACCEPT_PARSED_CHARS and accept.count(",") < ACCEPT_PARSED_RANGES:
+        return accept
+    ranges = accept[: ACCEPT_PARSED_CHARS + 1].split(",", ACCEPT_PARSED_RANGES)
+    ranges.pop()  # cut by the length limit, or the unsplit rest: not a whole range
+    return ",".join("".join(media_range.split()) for media_range in ranges)
 
 
 @functools.lru_cache(maxsize=256)
 def _prefers_json(accept: str) -> bool:
-    """Django's negotiation, once per distinct Accept header: parsing one costs more than the page."""
+    """Django's negotiation, once per distinct (bounded) Accept header: parsing one costs more than the page."""
     probe = HttpRequest()
     probe.META["HTTP_ACCEPT"] = accept
     return probe.get_preferred_type(["text/html", "application/json"]) == "application/json"

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 
-from maintenance_mode import validators
+from maintenance_mode import middleware, validators
 from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
@@ -202,3 +202,73 @@ def test_admin_refuses_a_malformed_bracketed_url_with_a_form_error(staff_client:
     response = staff_client.post(change, {**ADMIN_FORM, "image_url": "http://[::1", "bypass_url": "https://[x]/"})
     assert response.status_code == 200  # the form again, with its errors
     assert response.content.count(b"This URL is malformed") == 2
+
+
+# Finding 3: Accept headers cost CPU and memory without bound.
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def hostile_accept(seed: int) -> str:
+    """What gunicorn hands Django for 95 repeated 8 KB Accept lines: one joined, huge header."""
+    line = f"application/x-{seed}-" + "a" * 8000 + ";q=0.1"
+    return ",".join([line] * 95) + ",application/json"
+
+
+@pytest.fixture
+def parsed_accept_headers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every Accept header Django's negotiation is asked to parse (the real parser still runs)."""
+    seen: list[str] = []
+    original = HttpRequest.get_preferred_type
+
+    def recording(self: HttpRequest, media_types: Any) -> str | None:
+        seen.append(self.META["HTTP_ACCEPT"])
+        return original(self, media_types)
+
+    monkeypatch.setattr(HttpRequest, "get_preferred_type", recording)
+    middleware._prefers_json.cache_clear()
+    yield seen
+    middleware._prefers_json.cache_clear()
+
+
+def test_huge_accept_header_is_cut_before_it_is_parsed(
+    client: Client, maintenance: MaintenanceSettings, parsed_accept_headers: list[str]
+) -> None:
+    response = client.get("/", HTTP_ACCEPT=hostile_accept(0))
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")  # the JSON range came after the cut
+    assert parsed_accept_headers
+    assert all(len(header) <= middleware.ACCEPT_PARSED_CHARS for header in parsed_accept_headers)
+    assert all(header.count(",") < middleware.ACCEPT_PARSED_RANGES for header in parsed_accept_headers)
+
+
+def test_distinct_huge_accept_headers_share_bounded_cache_entries(
+    client: Client, maintenance: MaintenanceSettings, parsed_accept_headers: list[str]
+) -> None:
+    for seed in range(300):  # distinct only beyond what is parsed: one entry
+        client.get("/", HTTP_ACCEPT="text/html," + "b" * 600 + str(seed))
+    assert middleware._prefers_json.cache_info().currsize == 1
+    for seed in range(300):  # distinct within it: the cache stops at its size, each key short
+        client.get("/", HTTP_ACCEPT=hostile_accept(seed))
+    info = middleware._prefers_json.cache_info()
+    assert info.maxsize is not None
+    assert info.currsize <= info.maxsize
+    assert max(len(header) for header in parsed_accept_headers) <= middleware.ACCEPT_PARSED_CHARS
+
+
+@pytest.mark.parametrize(
+    ("accept", "json"),
+    [
+        (BROWSER_ACCEPT, False),
+        ("application/json, text/plain, */*", True),
+        ("Application/JSON", True),
+        ("text/html;q=0.5, application/json", True),
+        ("*/*", False),
+        ("", False),
+    ],
+)
+def test_ordinary_accept_headers_are_negotiated_as_before(
+    client: Client, maintenance: MaintenanceSettings, accept: str, json: bool
+) -> None:
+    response = client.get("/", HTTP_ACCEPT=accept)
+    assert response["Content-Type"].startswith("application/json" if json else "text/html")
