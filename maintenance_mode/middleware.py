@@ -36,6 +36,7 @@ class Verdict(enum.Enum):
     SERVE = "serve"  # maintenance is off, or the request is exempt
     SERVE_WITH_NOTICE = "notice"  # administrators and bypass holders: live site plus indicator
     SERVE_READ_ONLY = "read"  # read-only mode, a visitor's read: live site plus the read-only notice
+    SERVE_PRIVATE = "private"  # allowed IPs: the live site, kept out of shared caches
     GRANT_BYPASS = "grant"  # the secret link: set the bypass cookie and redirect
     BLOCK = "block"  # the maintenance page (or JSON)
     REFUSE_WRITE = "refuse"  # read-only mode, a visitor's change: the read-only page (or JSON)
@@ -56,7 +57,7 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
     if path_exemptions and _is_open_path(request, compiled):
         return Verdict.SERVE
     if _client_ip_allowed(request, snapshot, compiled):
-        return Verdict.SERVE
+        return Verdict.SERVE_PRIVATE
     if snapshot.secret and bypass.cookie_is_valid(request.COOKIES.get(conf.BYPASS_COOKIE_NAME), snapshot.secret):
         return Verdict.SERVE_WITH_NOTICE
     user = _user(request)
@@ -147,7 +148,9 @@ def settle(request: HttpRequest, snapshot: Snapshot, now: float) -> tuple[Verdic
     return verdict, maintenance_response(request, snapshot, read_only=verdict is Verdict.REFUSE_WRITE)
 
 
-_REACHES_THE_SITE = frozenset({Verdict.SERVE, Verdict.SERVE_WITH_NOTICE, Verdict.SERVE_READ_ONLY})
+_REACHES_THE_SITE = frozenset(
+    {Verdict.SERVE, Verdict.SERVE_WITH_NOTICE, Verdict.SERVE_READ_ONLY, Verdict.SERVE_PRIVATE}
+)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -232,9 +235,16 @@ def grant_bypass(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
     return response
 
 
+def keep_private(response: HttpResponseBase) -> HttpResponseBase:
+    """A live page that only some people get while maintenance is on: no CDN may
+    keep it (and serve it to the visitors maintenance blocks)."""
+    patch_cache_control(response, private=True)
+    return response
+
+
 def add_indicator(response: HttpResponseBase, snapshot: Snapshot) -> HttpResponseBase:
     """Insert the "maintenance is on" badge into full HTML pages, and keep them private."""
-    patch_cache_control(response, private=True)
+    keep_private(response)
     if not conf.SHOW_INDICATOR or not _is_full_html_page(response):
         return response
     badge = _encoded(page.indicator_html(snapshot.read_only), response)
@@ -310,6 +320,8 @@ class MaintenanceModeMiddleware:
             return add_indicator(self.get_response(request), snapshot)  # type: ignore[arg-type]
         if verdict is Verdict.SERVE_READ_ONLY:
             return add_read_only_notice(self.get_response(request), snapshot)  # type: ignore[arg-type]
+        if verdict is Verdict.SERVE_PRIVATE:
+            return keep_private(self.get_response(request))  # type: ignore[arg-type]
         return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -326,4 +338,6 @@ class MaintenanceModeMiddleware:
             return add_indicator(await get_response(request), snapshot)
         if verdict is Verdict.SERVE_READ_ONLY:
             return add_read_only_notice(await get_response(request), snapshot)
+        if verdict is Verdict.SERVE_PRIVATE:
+            return keep_private(await get_response(request))
         return await get_response(request)

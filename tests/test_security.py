@@ -16,11 +16,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 
-from maintenance_mode import middleware, validators
+from maintenance_mode import bypass, middleware, validators
+from maintenance_mode.conf import conf
 from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
@@ -272,3 +273,71 @@ def test_ordinary_accept_headers_are_negotiated_as_before(
 ) -> None:
     response = client.get("/", HTTP_ACCEPT=accept)
     assert response["Content-Type"].startswith("application/json" if json else "text/html")
+
+
+# Finding 10: live pages served to allowed IPs stayed publicly cacheable.
+
+
+def publicly_cacheable_page(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("<html><body>live</body></html>")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+async def async_publicly_cacheable_page(request: HttpRequest) -> HttpResponse:
+    return publicly_cacheable_page(request)
+
+
+def cache_control(response: HttpResponseBase) -> set[str]:
+    return {part.strip() for part in response["Cache-Control"].split(",")}
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["198.51.100.7"])
+def test_live_page_for_an_allowed_ip_is_private_during_maintenance(maintenance: MaintenanceSettings) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
+    response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
+    assert response.status_code == 200
+    assert cache_control(response) == {"private", "max-age=3600"}
+
+
+@pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["198.51.100.7"])
+async def test_async_live_page_for_an_allowed_ip_is_private_during_maintenance(
+    maintenance: MaintenanceSettings,
+) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
+    response = await MaintenanceModeMiddleware(async_publicly_cacheable_page)(request)
+    assert response.status_code == 200
+    assert cache_control(response) == {"private", "max-age=3600"}
+
+
+def test_live_page_for_a_bypass_cookie_holder_is_private(maintenance: MaintenanceSettings) -> None:
+    maintenance.bypass_secret = "kT3-vQ9_xLm2Rb7w"
+    maintenance.save()
+    request = RequestFactory().get("/")
+    request.COOKIES[conf.BYPASS_COOKIE_NAME] = bypass.make_cookie_value(maintenance.bypass_secret)
+    response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
+    assert response.status_code == 200
+    assert "public" not in cache_control(response)
+    assert "private" in cache_control(response)
+
+
+@override_settings(MAINTENANCE_MODE_SHOW_INDICATOR=False)
+def test_live_page_for_an_administrator_is_private_even_without_the_badge(
+    staff_user: User, maintenance: MaintenanceSettings
+) -> None:
+    response = MaintenanceModeMiddleware(publicly_cacheable_page)(staff_request(staff_user))
+    assert cache_control(response) == {"private", "max-age=3600"}
+
+
+def test_exempt_paths_keep_their_own_caching(maintenance: MaintenanceSettings) -> None:
+    # The same for everyone, maintenance or not: a CDN may keep it.
+    response = MaintenanceModeMiddleware(publicly_cacheable_page)(RequestFactory().get("/health"))
+    assert cache_control(response) == {"public", "max-age=3600"}
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["198.51.100.7"])
+def test_allowed_ip_keeps_public_caching_when_maintenance_is_off(db: None) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
+    response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
+    assert cache_control(response) == {"public", "max-age=3600"}
