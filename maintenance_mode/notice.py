@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from maintenance_mode import state
 from maintenance_mode.conf import conf
+from maintenance_mode.snapshot import Snapshot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,15 +38,20 @@ class Notice:
         return timezone.localtime(self.starts_at).date() == timezone.localtime(self.ends_at).date()
 
 
+def is_upcoming_soon(snapshot: Snapshot, now: float) -> bool:
+    """Scheduled, and within ``MAINTENANCE_MODE_BANNER_LEAD_TIME`` of its start: announced."""
+    if not snapshot.is_upcoming(now) or snapshot.starts_at is None:
+        return False
+    return snapshot.starts_at - now <= conf.BANNER_LEAD_TIME
+
+
 def current_notice(now: float | None = None) -> Notice:
     now = time.time() if now is None else now
     snapshot = state.current()
-    upcoming = snapshot.is_upcoming(now) and snapshot.starts_at is not None
-    upcoming = upcoming and snapshot.starts_at - now <= conf.BANNER_LEAD_TIME  # type: ignore[operator]
     active = snapshot.is_active(now)
     return Notice(
         active=active,
-        upcoming=upcoming,
+        upcoming=is_upcoming_soon(snapshot, now),
         mode=snapshot.mode,
         read_only=active and snapshot.read_only,
         starts_at=snapshot.start,

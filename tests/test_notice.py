@@ -120,7 +120,7 @@ def test_status_endpoint_when_off(client: Client) -> None:
     assert json.loads(response.content) == {
         "maintenance": False,
         "read_only": False,
-        "message": "We are performing scheduled maintenance. We will be back shortly. Thank you for your patience.",
+        "message": None,  # nothing is announced: no message is published
         "starts_at": None,
         "ends_at": None,
         "retry_after": None,

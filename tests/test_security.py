@@ -6,7 +6,10 @@ Each test names the situation an attacker (or an unlucky deployment) set up.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
@@ -19,6 +22,7 @@ from django.core.management import CommandError, call_command
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
+from django.utils import timezone
 
 from maintenance_mode import bypass, middleware, validators
 from maintenance_mode.conf import conf
@@ -341,3 +345,60 @@ def test_allowed_ip_keeps_public_caching_when_maintenance_is_off(db: None) -> No
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
     assert cache_control(response) == {"public", "max-age=3600"}
+
+
+# Finding 6: the status endpoint published drafts.
+
+NOTHING_ANNOUNCED = {
+    "maintenance": False,
+    "read_only": False,
+    "message": None,
+    "starts_at": None,
+    "ends_at": None,
+    "retry_after": None,
+}
+
+
+def status_body(client: Client) -> dict[str, Any]:
+    response = client.get("/maintenance/status/")
+    assert response.status_code == 200
+    body: dict[str, Any] = json.loads(response.content)
+    return body
+
+
+def save_row(**fields: Any) -> MaintenanceSettings:
+    row = MaintenanceSettings.load()
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save()
+    return row
+
+
+def test_status_endpoint_does_not_publish_a_disabled_draft(client: Client) -> None:
+    start = timezone.now() + timedelta(days=20)
+    save_row(
+        enabled=False, message="Draft: we move to the new provider", starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    assert status_body(client) == NOTHING_ANNOUNCED
+
+
+def test_status_endpoint_does_not_publish_a_window_beyond_the_banner_lead_time(client: Client) -> None:
+    start = timezone.now() + timedelta(days=20)
+    save_row(enabled=True, message="Planned move", starts_at=start, ends_at=start + timedelta(hours=2))
+    assert status_body(client) == NOTHING_ANNOUNCED
+
+
+def test_status_endpoint_publishes_a_window_inside_the_banner_lead_time(client: Client) -> None:
+    start = timezone.now() + timedelta(days=2)
+    save_row(enabled=True, message="Planned move", starts_at=start, ends_at=start + timedelta(hours=2))
+    body = status_body(client)
+    assert body["maintenance"] is False
+    assert body["message"] == "Planned move"
+    assert body["starts_at"] == start.astimezone(dt_timezone.utc).isoformat()
+
+
+def test_status_endpoint_forgets_the_message_after_maintenance_off(client: Client) -> None:
+    call_command("maintenance", "on", "--message", "Emergency: payments are down", stdout=io.StringIO())
+    assert status_body(client)["message"] == "Emergency: payments are down"
+    call_command("maintenance", "off", stdout=io.StringIO())
+    assert status_body(client) == NOTHING_ANNOUNCED
