@@ -26,9 +26,10 @@ class MaintenanceModeConfig(AppConfig):
 
 def _settings_changed(**kwargs: Any) -> None:
     """Forget everything derived from settings, so ``override_settings`` works."""
-    from maintenance_mode import conf, middleware, page, rules, state
+    from maintenance_mode import conf, guard, middleware, page, rules, state
 
     conf.clear_cache()
+    guard.clear_caches()
     rules.rules.cache_clear()
     middleware._resolves_to_exempt_view.cache_clear()
     page.clear_caches()

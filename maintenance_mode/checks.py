@@ -157,6 +157,7 @@ def _check_types() -> list[CheckMessage]:
         ("LOGOUT_USERS", lambda v: isinstance(v, bool), "True or False"),
         ("SHOW_INDICATOR", lambda v: isinstance(v, bool), "True or False"),
         ("SHOW_READ_ONLY_NOTICE", lambda v: isinstance(v, bool), "True or False"),
+        ("READ_ONLY_DATABASE", lambda v: isinstance(v, bool), "True or False"),
         (
             "PROXY_HEADER",
             lambda v: isinstance(v, str) and v.startswith("HTTP_"),

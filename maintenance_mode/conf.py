@@ -95,6 +95,12 @@ class Settings:
         return _get("SHOW_READ_ONLY_NOTICE", True)  # type: ignore[no-any-return]
 
     @property
+    def READ_ONLY_DATABASE(self) -> bool:
+        """While read-only, refuse the database writes a visitor's read tries anyway
+        (``INSERT``/``UPDATE``/``DELETE`` in a ``GET`` view) with the read-only 503."""
+        return _get("READ_ONLY_DATABASE", False)  # type: ignore[no-any-return]
+
+    @property
     def TEMPLATE(self) -> str:
         return _get("TEMPLATE", "maintenance_mode/maintenance.html")  # type: ignore[no-any-return]
 

@@ -22,7 +22,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
 
-from maintenance_mode import bypass, page, state
+from maintenance_mode import bypass, guard, page, state
 from maintenance_mode.client_ip import client_ip
 from maintenance_mode.conf import conf
 from maintenance_mode.rules import Rules, rules
@@ -139,6 +139,8 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
 def settle(request: HttpRequest, snapshot: Snapshot, now: float) -> tuple[Verdict, HttpResponse | None]:
     """The verdict and, for a request that does not reach the site, its response."""
     verdict = decide(request, snapshot, now)
+    if verdict is Verdict.SERVE_READ_ONLY and conf.READ_ONLY_DATABASE:
+        guard.install()  # here: the thread that runs the view's queries, in the async path too
     if verdict in _REACHES_THE_SITE:
         return verdict, None
     if verdict is Verdict.GRANT_BYPASS:
@@ -319,7 +321,11 @@ class MaintenanceModeMiddleware:
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(self.get_response(request), snapshot)  # type: ignore[arg-type]
         if verdict is Verdict.SERVE_READ_ONLY:
-            return add_read_only_notice(self.get_response(request), snapshot)  # type: ignore[arg-type]
+            if not conf.READ_ONLY_DATABASE:
+                return add_read_only_notice(self.get_response(request), snapshot)  # type: ignore[arg-type]
+            with guard.refusing_writes(snapshot) as refusals:
+                served = self.get_response(request)
+            return self._read_only_answer(request, snapshot, served, refusals)  # type: ignore[arg-type]
         if verdict is Verdict.SERVE_PRIVATE:
             return keep_private(self.get_response(request))  # type: ignore[arg-type]
         return self.get_response(request)
@@ -337,7 +343,29 @@ class MaintenanceModeMiddleware:
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(await get_response(request), snapshot)
         if verdict is Verdict.SERVE_READ_ONLY:
-            return add_read_only_notice(await get_response(request), snapshot)
+            if not conf.READ_ONLY_DATABASE:
+                return add_read_only_notice(await get_response(request), snapshot)
+            with guard.refusing_writes(snapshot) as refusals:  # carried into the view's sync_to_async threads
+                served = await get_response(request)
+            return self._read_only_answer(request, snapshot, served, refusals)
         if verdict is Verdict.SERVE_PRIVATE:
             return keep_private(await get_response(request))
         return await get_response(request)
+
+    def _read_only_answer(
+        self, request: HttpRequest, snapshot: Snapshot, served: HttpResponseBase, refusals: guard.Refusals
+    ) -> HttpResponseBase:
+        # A refused write means the view did not do what it answered, whatever
+        # it answered (it may have caught the error): the visitor is told.
+        if refusals.statements:
+            return maintenance_response(request, snapshot, read_only=True)
+        return add_read_only_notice(served, snapshot)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A write the guard refused: the read-only 503, not a 500 (nor its error log and email)."""
+        refusals = guard.active()
+        if refusals is None or not isinstance(exception, guard.WriteRefusedError):
+            return None
+        # The snapshot the request was decided with: the view's transaction may be
+        # broken now, so nothing here may ask the database.
+        return maintenance_response(request, refusals.snapshot, read_only=True)

@@ -19,4 +19,8 @@ urlpatterns = [
     path("streaming/", views.streaming),
     path("maintenance/", include("maintenance_mode.urls")),
     path("account/", views.account),
+    path("hidden-write/", views.hidden_write),
+    path("swallowed-write/", views.swallowed_write),
+    path("sign-in-link/", views.session_and_sign_in),
+    path("async-hidden-write/", views.async_hidden_write),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import escape
 from django.views import View
@@ -56,3 +58,40 @@ def account(request: HttpRequest) -> HttpResponse:
         return HttpResponse("<html><body><h1>Not signed in</h1></body></html>")
     name = escape(request.user.get_username())
     return HttpResponse(f"<html><body><h1>Signed in as {name}</h1></body></html>")
+
+
+def hidden_write(request: HttpRequest) -> HttpResponse:
+    """A read that writes (a visit counter): what MAINTENANCE_MODE_READ_ONLY_DATABASE catches."""
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name=f"visit {Group.objects.count()}")
+    return HttpResponse("<html><body>counted</body></html>")
+
+
+def swallowed_write(request: HttpRequest) -> HttpResponse:
+    """A view that hides its failing write from the visitor."""
+    from django.contrib.auth.models import Group
+
+    with contextlib.suppress(Exception):  # the point of the view
+        Group.objects.create(name="swallowed")
+    return HttpResponse("<html><body>saved, it says</body></html>")
+
+
+def session_and_sign_in(request: HttpRequest) -> HttpResponse:
+    """Writes a read-only site must let through: the session, and ``last_login``."""
+    from django.contrib.auth import login
+    from django.contrib.auth.models import User
+
+    from maintenance_mode import is_active
+
+    login(request, User.objects.get(username="customer"))  # cycles the session, updates last_login
+    request.session["seen"] = True
+    request.session.save()
+    return HttpResponse(f"<html><body>signed in, maintenance {is_active()}</body></html>")
+
+
+async def async_hidden_write(request: HttpRequest) -> HttpResponse:
+    from django.contrib.auth.models import Group
+
+    await Group.objects.acreate(name="async visit")
+    return HttpResponse("<html><body>counted</body></html>")

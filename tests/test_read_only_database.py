@@ -1,0 +1,219 @@
+"""MAINTENANCE_MODE_READ_ONLY_DATABASE: writes hidden in a visitor's read are refused."""
+
+from __future__ import annotations
+
+import logging
+from unittest import mock
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.models import Session
+from django.core.checks import run_checks
+from django.http import HttpRequest
+from django.test import AsyncClient, Client, RequestFactory, override_settings
+
+from maintenance_mode import guard
+from maintenance_mode.middleware import MaintenanceModeMiddleware
+from maintenance_mode.models import MaintenanceSettings
+
+pytestmark = pytest.mark.django_db
+
+NOT_SAVED = b"Your change was not saved"
+
+
+def switch_read_only() -> None:
+    row = MaintenanceSettings.load()
+    row.enabled = True
+    row.mode = MaintenanceSettings.Mode.READ_ONLY
+    row.save()
+
+
+@pytest.fixture
+def read_only(db: None) -> None:
+    switch_read_only()
+
+
+@pytest.fixture
+def guarded(settings: object, read_only: None) -> None:
+    settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+
+
+def test_without_the_setting_a_read_that_writes_still_writes(client: Client, read_only: None) -> None:
+    response = client.get("/hidden-write/")
+    assert response.status_code == 200
+    assert Group.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
+def test_a_read_that_writes_gets_the_read_only_page_and_writes_nothing(
+    client: Client, guarded: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/hidden-write/")
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert "no-store" in response["Cache-Control"]
+    assert Group.objects.count() == 0
+    assert not [record for record in caplog.records if record.name == "django.request"]  # no 500, no email
+    assert any("refused INSERT" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
+def test_a_view_that_swallows_the_refusal_still_answers_the_read_only_page(client: Client, guarded: None) -> None:
+    response = client.get("/swallowed-write/")
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert not Group.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
+def test_json_client_gets_the_read_only_json(client: Client, guarded: None) -> None:
+    response = client.get("/hidden-write/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 503
+    assert response.json()["read_only"] is True
+
+
+def test_sign_in_and_session_writes_pass(client: Client, customer: User, guarded: None) -> None:
+    response = client.get("/sign-in-link/")
+    assert response.status_code == 200
+    assert b"signed in, maintenance True" in response.content  # the app's own state read passes too
+    customer.refresh_from_db()
+    assert customer.last_login is not None
+    assert Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+
+
+def test_a_read_that_writes_nothing_gets_the_notice(client: Client, guarded: None) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b'id="maintenance-mode-read-only"' in response.content
+
+
+def test_administrators_reads_are_not_guarded(staff_client: Client, guarded: None) -> None:
+    assert staff_client.get("/hidden-write/").status_code == 200
+    assert Group.objects.count() == 1
+
+
+def test_nothing_is_guarded_while_maintenance_is_off(client: Client, settings: object) -> None:
+    settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+    assert client.get("/hidden-write/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
+def test_writes_after_a_guarded_request_pass(client: Client, guarded: None) -> None:
+    assert client.get("/hidden-write/").status_code == 503
+    Group.objects.create(name="the test itself, outside any request")  # the wrapper stays, inactive
+    assert Group.objects.count() == 1
+
+
+def test_other_exceptions_are_left_to_django(read_only: None) -> None:
+    middleware = MaintenanceModeMiddleware(lambda request: None)  # type: ignore[arg-type]
+    assert middleware.process_exception(HttpRequest(), ValueError("a bug")) is None
+
+
+@pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
+class TestAsyncGuard:
+    async def test_async_read_that_writes_gets_the_read_only_page(self, settings: object) -> None:
+        settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+        await sync_to_async(switch_read_only)()
+        response = await AsyncClient().get("/async-hidden-write/")
+        assert response.status_code == 503
+        assert NOT_SAVED in response.content
+        assert not await Group.objects.aexists()
+
+    async def test_sync_view_under_asgi_is_guarded_too(self, settings: object) -> None:
+        settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+        await sync_to_async(switch_read_only)()
+        response = await AsyncClient().get("/hidden-write/")
+        assert response.status_code == 503
+        assert not await Group.objects.aexists()
+
+    async def test_async_read_without_writes_gets_the_notice(self, settings: object) -> None:
+        settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+        await sync_to_async(switch_read_only)()
+        response = await AsyncClient().get("/async/")
+        assert response.status_code == 200
+        assert b'id="maintenance-mode-read-only"' in response.content
+
+
+# Which statements change data
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'INSERT INTO "auth_group" ("name") VALUES (%s)',
+        "insert into auth_group (name) values (%s)",
+        "INSERT OR IGNORE INTO `auth_group` (`name`) VALUES (%s)",
+        'UPDATE "auth_group" SET "name" = %s WHERE "auth_group"."id" = %s',
+        'UPDATE "auth_user" SET "last_login" = %s, "email" = %s WHERE "auth_user"."id" = %s',
+        'UPDATE "auth_user" SET "last_login" = %s',  # every row: not a sign-in
+        'DELETE FROM "auth_group" WHERE "auth_group"."id" IN (%s)',
+        "TRUNCATE TABLE shop_order",
+        "  UPSERT INTO t VALUES (1)",
+        'INSERT INTO "public"."auth_group" ("name") VALUES (%s)',
+    ],
+)
+def test_statements_that_change_data_are_refused(sql: str) -> None:
+    assert guard._changes_data(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT "auth_group"."id" FROM "auth_group"',
+        'UPDATE "auth_user" SET "last_login" = %s WHERE "auth_user"."id" = %s',
+        "UPDATE `auth_user` SET `last_login` = %s WHERE `auth_user`.`id` = %s",
+        'INSERT INTO "django_session" ("session_key") VALUES (%s)',
+        'DELETE FROM "django_session" WHERE "django_session"."session_key" = %s',
+        'UPDATE "maintenance_mode_maintenancesettings" SET "signalled_active" = %s WHERE "id" = %s',
+        'INSERT INTO "maintenance_mode_maintenanceevent" ("source") VALUES (%s)',
+        "SAVEPOINT s1",
+    ],
+)
+def test_reads_sessions_sign_ins_and_the_apps_own_state_pass(sql: str) -> None:
+    assert not guard._changes_data(sql)
+
+
+@override_settings(SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies")
+def test_session_table_gets_no_pass_when_sessions_are_not_in_the_database() -> None:
+    assert guard._changes_data('DELETE FROM "django_session" WHERE "session_key" = %s')
+
+
+def test_user_model_without_last_login_gets_no_pass() -> None:
+    guard.clear_caches()
+    try:
+        with mock.patch("django.contrib.auth.get_user_model", return_value=Group):
+            assert guard._changes_data('UPDATE "auth_group" SET "name" = %s WHERE "id" = %s')
+    finally:
+        guard.clear_caches()
+
+
+def test_refusals_are_logged_once_per_kind(caplog: pytest.LogCaptureFixture) -> None:
+    guard.clear_caches()
+    with caplog.at_level(logging.WARNING, logger="maintenance_mode"):
+        for _ in range(3):
+            guard._log_once('INSERT INTO "shop_visit" VALUES (1)')
+        for number in range(300):  # a bounded memory, whatever the views do
+            guard._log_once(f'INSERT INTO "t{number}" VALUES (1)')
+    assert sum("shop_visit" in record.getMessage() for record in caplog.records) == 1
+    assert len(caplog.records) == 256
+    guard.clear_caches()
+
+
+@override_settings(MAINTENANCE_MODE_READ_ONLY_DATABASE="yes")
+def test_the_setting_must_be_a_boolean() -> None:
+    errors = [error for error in run_checks() if error.id == "maintenance_mode.E006"]
+    assert [error.msg for error in errors] == ["MAINTENANCE_MODE_READ_ONLY_DATABASE is 'yes'."]
+
+
+def test_guard_is_installed_once_per_connection(read_only: None, settings: object) -> None:
+    from django.db import connection
+
+    settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+    middleware = MaintenanceModeMiddleware(lambda request: None)  # type: ignore[arg-type]
+    for _ in range(3):
+        request = RequestFactory().get("/")
+        request.user = mock.Mock(is_authenticated=False)
+        middleware(request)
+    assert connection.execute_wrappers.count(guard._guard) == 1
