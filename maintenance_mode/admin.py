@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
-from maintenance_mode import state
+from maintenance_mode import bypass, state
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
@@ -76,7 +75,7 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
                 "bypass_link": request.build_absolute_uri(get_script_prefix() + row.bypass_secret)
                 if row.bypass_secret
                 else "",
-                "suggested_secret": secrets.token_urlsafe(18),
+                "suggested_secret": bypass.new_secret(),
                 "history_url": reverse("admin:maintenance_mode_maintenanceevent_changelist"),
             }
         return super().change_view(request, object_id, form_url, extra_context)

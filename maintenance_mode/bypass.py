@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django.core import signing
 from django.utils.crypto import constant_time_compare
@@ -14,6 +15,11 @@ def _signer(secret: str) -> signing.TimestampSigner:
     # The salt carries a digest of the secret: changing the secret revokes every cookie.
     digest = hashlib.sha256(secret.encode()).hexdigest()
     return signing.TimestampSigner(salt=f"maintenance_mode.bypass.{digest}")
+
+
+def new_secret() -> str:
+    """A fresh random secret, 32 URL-safe characters (``--with-secret``, the admin's suggestion)."""
+    return secrets.token_urlsafe(24)
 
 
 def make_cookie_value(secret: str) -> str:

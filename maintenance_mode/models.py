@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from maintenance_mode import signals, state, validators
@@ -146,6 +147,10 @@ class MaintenanceSettings(models.Model):
             self.version = (previous.version if previous else 0) + 1
             was_signalled = previous.signalled_active if previous else False
             was_mode = previous.mode if previous else self.Mode.FULL
+            if previous is not None and _closes_the_secrets_window(previous, self):
+                self.bypass_secret = ""  # its links were handed out for a window that is over
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"].add("bypass_secret")
             self.signalled_active = Snapshot.from_instance(self).is_active(time.time())
             super().save(*args, **kwargs)
             changes = diff(previous, self)
@@ -190,6 +195,25 @@ class MaintenanceSettings(models.Model):
             )
             row = cls.objects.using(using).get(pk=cls.SINGLETON_PK)
         return Snapshot.from_instance(row)
+
+
+def _closes_the_secrets_window(previous: MaintenanceSettings, current: MaintenanceSettings) -> bool:
+    """Whether this change ends the window the bypass secret belongs to (switching
+    off), or opens a new one after it ended by its end time, keeping the secret.
+
+    A bypass link is valid for one window: a later window needs a new secret
+    (or the same one given again on purpose). A secret typed while maintenance
+    is off is kept: it is meant for the next window.
+    """
+    if not current.bypass_secret or current.bypass_secret != previous.bypass_secret:
+        return False  # no secret, or one given with this change
+    if not previous.enabled:
+        return False
+    if not current.enabled:
+        return True
+    now = timezone.now()
+    ended = previous.ends_at is not None and previous.ends_at <= now
+    return ended and (current.ends_at is None or current.ends_at > now)
 
 
 def _committed(was_signalled: bool, was_mode: str, after: Snapshot) -> None:

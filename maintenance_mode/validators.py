@@ -14,6 +14,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _ICON_RE = re.compile(r"^[A-Za-z0-9_ -]*$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{12,128}$")
+SECRET_MIN_DISTINCT = 8
 
 
 def parse_network(value: str) -> Network:
@@ -105,10 +106,23 @@ def validate_icon(value: str) -> None:
 
 
 def validate_secret(value: str) -> None:
-    if value and not _SECRET_RE.match(value):
+    """The bypass secret is the whole credential (and ends up in access logs):
+    long enough, and not a guessable pattern."""
+    if not value:
+        return
+    if not _SECRET_RE.match(value):
         raise ValidationError(
             _("The secret must be 12 to 128 characters long, made of letters, digits, “-” and “_”."),
             code="invalid_secret",
+        )
+    if len(set(value)) < SECRET_MIN_DISTINCT or value in (value + value)[1:-1]:  # the latter: a piece repeated
+        raise ValidationError(
+            _(
+                "The secret is too easy to guess: use at least %(count)s different characters, "
+                "not a short piece repeated (or let the app generate one)."
+            ),
+            code="weak_secret",
+            params={"count": SECRET_MIN_DISTINCT},
         )
 
 

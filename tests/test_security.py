@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 
 # An admin change form that changes nothing (the split date and time widgets included).
 ADMIN_FORM = {
+    "mode": "full",
     **{field: "" for field in ("message", "image_url", "icon", "button_text", "bypass_url", "allowed_ips")},
     **{f"{field}_{part}": "" for field in ("starts_at", "ends_at") for part in (0, 1)},
     "bypass_secret": "",
@@ -402,3 +403,107 @@ def test_status_endpoint_forgets_the_message_after_maintenance_off(client: Clien
     assert status_body(client)["message"] == "Emergency: payments are down"
     call_command("maintenance", "off", stdout=io.StringIO())
     assert status_body(client) == NOTHING_ANNOUNCED
+
+
+# Finding 7: bypass links survived into later windows; weak secrets were accepted.
+
+
+def command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("maintenance", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_with_secret_generates_a_fresh_secret_every_time() -> None:
+    command("on", "--with-secret")
+    first = MaintenanceSettings.load().bypass_secret
+    command("on", "--with-secret")
+    second = MaintenanceSettings.load().bypass_secret
+    assert first
+    assert second
+    assert first != second
+    validators.validate_secret(second)
+
+
+def test_link_and_cookie_of_one_window_do_not_open_the_next(client: Client) -> None:
+    command("on", "--with-secret")
+    old_secret = MaintenanceSettings.load().bypass_secret
+    assert client.get(f"/{old_secret}").status_code == 302  # the browser now holds the cookie
+    assert client.get("/").status_code == 200
+    command("off")
+    assert MaintenanceSettings.load().bypass_secret == ""  # ending maintenance forgets the secret
+    command("on")
+    assert client.get("/").status_code == 503  # the old cookie
+    assert client.get(f"/{old_secret}").status_code == 503  # the old link
+    command("on", "--with-secret")
+    assert client.get("/").status_code == 503
+    assert client.get(f"/{old_secret}").status_code == 503
+
+
+def test_a_window_that_ended_by_its_end_time_does_not_hand_its_secret_to_the_next(client: Client) -> None:
+    save_row(enabled=True, bypass_secret="kT3-vQ9_xLm2Rb7w", ends_at=timezone.now() - timedelta(minutes=1))
+    command("on", "--for", "1h")
+    assert MaintenanceSettings.load().bypass_secret == ""
+    assert client.get("/kT3-vQ9_xLm2Rb7w").status_code == 503
+
+
+def test_a_secret_given_with_the_new_window_is_kept() -> None:
+    command("on", "--secret", "kT3-vQ9_xLm2Rb7w")
+    command("off")
+    command("on", "--secret", "kT3-vQ9_xLm2Rb7w")  # given again on purpose: its links work again
+    assert MaintenanceSettings.load().bypass_secret == "kT3-vQ9_xLm2Rb7w"
+
+
+def test_updating_a_running_window_keeps_its_secret() -> None:
+    command("on", "--secret", "kT3-vQ9_xLm2Rb7w")
+    command("on", "--message", "Still upgrading")
+    assert MaintenanceSettings.load().bypass_secret == "kT3-vQ9_xLm2Rb7w"
+
+
+def test_switching_off_in_the_admin_revokes_the_links(staff_client: Client) -> None:
+    change = "/admin/maintenance_mode/maintenancesettings/1/change/"
+    save_row(enabled=True, bypass_secret="kT3-vQ9_xLm2Rb7w")
+    response = staff_client.post(change, {**ADMIN_FORM, "bypass_secret": "kT3-vQ9_xLm2Rb7w"})
+    assert response.status_code == 302
+    row = MaintenanceSettings.load()
+    assert not row.enabled
+    assert row.bypass_secret == ""
+
+
+@pytest.mark.parametrize(
+    "secret", ["aaaaaaaaaaaa", "abababababababab", "abc123abc123abc123", "0000-0000-0000", "short-x9"]
+)
+def test_weak_secrets_are_refused(secret: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        validators.validate_secret(secret)
+    assert error.value.code in ("invalid_secret", "weak_secret")
+
+
+@pytest.mark.parametrize("secret", ["kT3-vQ9_xLm2Rb7w", "preview-2024-x9", "letmein-7Qx2-preview"])
+def test_ordinary_secrets_are_accepted(secret: str) -> None:
+    validators.validate_secret(secret)
+
+
+def test_command_and_admin_refuse_a_repetitive_secret_with_the_same_words(staff_client: Client) -> None:
+    with pytest.raises(CommandError) as error:
+        command("on", "--secret", "aaaaaaaaaaaa")
+    assert "bypass_secret: The secret is too easy to guess" in str(error.value)
+    assert MaintenanceSettings.load().bypass_secret == ""
+    change = "/admin/maintenance_mode/maintenancesettings/1/change/"
+    response = staff_client.post(change, {**ADMIN_FORM, "enabled": "on", "bypass_secret": "aaaaaaaaaaaa"})
+    assert response.status_code == 200
+    assert b"The secret is too easy to guess" in response.content
+    assert MaintenanceSettings.load().bypass_secret == ""
+
+
+def test_switching_off_with_update_fields_also_forgets_the_secret() -> None:
+    row = save_row(enabled=True, bypass_secret="kT3-vQ9_xLm2Rb7w")
+    row.enabled = False
+    row.save(update_fields=["enabled"])
+    assert MaintenanceSettings.load().bypass_secret == ""
+
+
+def test_a_secret_prepared_while_maintenance_is_off_is_kept_for_the_next_window() -> None:
+    save_row(enabled=False, bypass_secret="kT3-vQ9_xLm2Rb7w")
+    command("on")
+    assert MaintenanceSettings.load().bypass_secret == "kT3-vQ9_xLm2Rb7w"

@@ -59,7 +59,7 @@ def test_host_bits_in_a_network_are_tolerated() -> None:
     assert str(validators.parse_network("10.0.0.5/8")) == "10.0.0.0/8"
 
 
-@pytest.mark.parametrize("secret", ["", "abcdefghijkl", "A-b_c" * 10])
+@pytest.mark.parametrize("secret", ["", "abcdefghijkl", "Qx7-pL2_vN9zK4wR8tY3mB6cF1hJ5dS0gE-uI_oP"])
 def test_good_secrets(secret: str) -> None:
     validators.validate_secret(secret)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import secrets
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from maintenance_mode import export, schedule
+from maintenance_mode import bypass, export, schedule
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import EDITABLE_FIELDS, MaintenanceEvent, MaintenanceSettings
@@ -48,7 +47,11 @@ class Command(BaseCommand):
         on.add_argument("--button-url", help="Where the button points (status page, temporary site).")
         secret = on.add_mutually_exclusive_group()
         secret.add_argument("--secret", metavar="TOKEN", help="Opening /TOKEN gives a browser the live site.")
-        secret.add_argument("--with-secret", action="store_true", help="Like --secret, with a generated token.")
+        secret.add_argument(
+            "--with-secret",
+            action="store_true",
+            help="Like --secret, with a freshly generated token (links of earlier windows stop working).",
+        )
         secret.add_argument("--no-secret", action="store_true", help="Remove the secret and revoke its links.")
         on.add_argument(
             "--allow",
@@ -109,7 +112,7 @@ class Command(BaseCommand):
             if options[option] is not None:
                 changes[field] = options[option]
         if options["with_secret"]:
-            changes["bypass_secret"] = row.bypass_secret or secrets.token_urlsafe(24)
+            changes["bypass_secret"] = bypass.new_secret()  # fresh: links of earlier windows stay dead
         if options["no_secret"]:
             changes["bypass_secret"] = ""
         if options["allow"] is not None:
