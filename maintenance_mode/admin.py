@@ -50,6 +50,20 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: MaintenanceSettings | None = None) -> bool:
         return False
 
+    def get_fieldsets(self, request: HttpRequest, obj: MaintenanceSettings | None = None) -> Any:
+        """View-only users get every field read-only: the secret's is masked."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [_masked(field) for field in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    @admin.display(description=_("bypass secret"))
+    def masked_bypass_secret(self, obj: MaintenanceSettings) -> str:
+        return "••••••" if obj.bypass_secret else "—"  # set or not, as the history shows it
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             return super().changelist_view(request, extra_context)  # Django's own 403
@@ -66,6 +80,8 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
         if self.has_view_or_change_permission(request):
             row = MaintenanceSettings.load()
             snapshot = Snapshot.from_instance(row)
+            # The secret is a credential: only those who may change it see it.
+            may_change = self.has_change_permission(request, row)
             extra_context = {
                 **(extra_context or {}),
                 "maintenance_snapshot": snapshot,
@@ -73,9 +89,9 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
                 "maintenance_read_only": row.mode == MaintenanceSettings.Mode.READ_ONLY,
                 "maintenance_forced": conf.FORCE,
                 "bypass_link": request.build_absolute_uri(get_script_prefix() + row.bypass_secret)
-                if row.bypass_secret
+                if row.bypass_secret and may_change
                 else "",
-                "suggested_secret": bypass.new_secret(),
+                "suggested_secret": bypass.new_secret() if may_change else "",
                 "history_url": reverse("admin:maintenance_mode_maintenanceevent_changelist"),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -94,6 +110,10 @@ class MaintenanceSettingsAdmin(SettingsAdmin):
         if "_continue" not in request.POST and "_saveasnew" not in request.POST:
             return HttpResponseRedirect(request.path)
         return response
+
+
+def _masked(field: Any) -> Any:
+    return "masked_bypass_secret" if field == "bypass_secret" else field
 
 
 def _warn_if_not_propagated(request: HttpRequest, version: int) -> None:

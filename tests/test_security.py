@@ -15,7 +15,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
@@ -507,3 +507,37 @@ def test_a_secret_prepared_while_maintenance_is_off_is_kept_for_the_next_window(
     save_row(enabled=False, bypass_secret="kT3-vQ9_xLm2Rb7w")
     command("on")
     assert MaintenanceSettings.load().bypass_secret == "kT3-vQ9_xLm2Rb7w"
+
+
+# Finding 8: view-only staff read the bypass secret on the change page.
+
+SECRET_SHOWN = "kT3-vQ9_xLm2Rb7w"
+
+
+def staff_allowed_to(*codenames: str) -> Client:
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    for codename in codenames:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_view_only_staff_see_neither_the_secret_nor_the_bypass_link(db: None) -> None:
+    save_row(enabled=True, bypass_secret=SECRET_SHOWN)
+    response = staff_allowed_to("view_maintenancesettings").get("/admin/maintenance_mode/maintenancesettings/1/change/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert SECRET_SHOWN not in content
+    assert "Bypass link:" not in content
+    assert "A random secret you could use" not in content
+    assert "bypass secret" in content.lower()  # the row says a secret is set, without it
+    assert "••••••" in content
+
+
+def test_staff_who_may_change_the_settings_see_the_secret_and_the_link(db: None) -> None:
+    save_row(enabled=True, bypass_secret=SECRET_SHOWN)
+    client = staff_allowed_to("view_maintenancesettings", "change_maintenancesettings")
+    content = client.get("/admin/maintenance_mode/maintenancesettings/1/change/").content.decode()
+    assert f'value="{SECRET_SHOWN}"' in content
+    assert f"/{SECRET_SHOWN}</code>" in content
