@@ -15,11 +15,14 @@ class MaintenanceModeConfig(AppConfig):
     def ready(self) -> None:
         from maintenance_mode import (
             checks,  # noqa: F401  (registers the checks)
+            export,
             models,
+            signals,
             state,
         )
 
         state.on_refresh(models.announce_if_due)
+        signals.maintenance_changed.connect(export.rerender_on_change, dispatch_uid="maintenance_mode.export")
 
         setting_changed.connect(_settings_changed, dispatch_uid="maintenance_mode.settings_changed")
 

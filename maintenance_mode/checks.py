@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,6 +68,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_types()
     errors += _check_admin_check()
     errors += _check_cache()
+    errors += _check_render_dir()
     if not settings.USE_TZ:
         errors.append(
             _error(11, "django-maintenance-shield needs USE_TZ = True.", "Start and end times are stored in UTC.")
@@ -174,6 +176,11 @@ def _check_types() -> list[CheckMessage]:
             "an http(s):// address or an empty string",
         ),
         ("ICON_STYLESHEET", lambda v: isinstance(v, str), "a URL string, or an empty string"),
+        (
+            "RENDER_DIR",
+            lambda v: v is None or (isinstance(v, str | os.PathLike) and bool(os.fspath(v))),
+            "None or the path of a directory",
+        ),
     ]
     errors: list[CheckMessage] = []
     for name, ok, expected in expectations:
@@ -222,3 +229,19 @@ def _check_cache() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_render_dir() -> list[CheckMessage]:
+    directory = conf.RENDER_DIR
+    if not isinstance(directory, str | os.PathLike) or not os.fspath(directory):
+        return []  # unset, or reported as E006
+    if os.path.isdir(directory) and os.access(directory, os.W_OK):
+        return []
+    return [
+        _warning(
+            4,
+            f"{PREFIX}RENDER_DIR {os.fspath(directory)!r} is not a directory this process can write.",
+            "Create it, writable by the user the app runs as: the exported page is re-rendered there "
+            "after every change (until then the proxy serves whatever files it holds).",
+        )
+    ]

@@ -6,6 +6,7 @@ Nothing here is read at import time and no default is written onto
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -159,6 +160,11 @@ class Settings:
     def ERROR_LOG_INTERVAL(self) -> float:
         """Seconds between two log lines about the same ongoing state-store failure."""
         return _get("ERROR_LOG_INTERVAL", 60.0)  # type: ignore[no-any-return]
+
+    @property
+    def RENDER_DIR(self) -> str | os.PathLike[str] | None:
+        """Directory the exported page is re-rendered into after every change; ``None``: never."""
+        return _get("RENDER_DIR", None)  # type: ignore[no-any-return]
 
     @property
     def BANNER_LEAD_TIME(self) -> int:

@@ -134,6 +134,39 @@ def render(directory: str | os.PathLike[str], snapshot: Snapshot, languages: Seq
     return Export(folder, tuple(contents), external_references(contents[HTML_NAME].decode(settings.DEFAULT_CHARSET)))
 
 
+class _RerenderFailures:
+    """Whether the last re-render failed: a broken directory is logged once, not at every change."""
+
+    failing = False
+
+
+def rerender_on_change(snapshot: Snapshot, **kwargs: object) -> None:
+    """``maintenance_changed`` receiver: keep ``MAINTENANCE_MODE_RENDER_DIR`` current.
+
+    It runs after the change was committed, so it never fails the change: an
+    error is logged (once, until a re-render succeeds again) and swallowed.
+    """
+    directory = conf.RENDER_DIR
+    if directory is None:
+        return
+    try:
+        render(directory, snapshot)
+    except Exception as error:  # a template error, a full disk: the change itself is saved
+        if not _RerenderFailures.failing:
+            logger.error(
+                "maintenance_mode: the change is saved, but the exported page in %s could not be re-rendered "
+                "(%s); the proxy serves the previous files. Not logged again until a re-render succeeds.",
+                directory,
+                error,
+                exc_info=not isinstance(error, ExportError),
+            )
+        _RerenderFailures.failing = True
+        return
+    if _RerenderFailures.failing:
+        logger.warning("maintenance_mode: the exported page in %s is re-rendered again.", directory)
+    _RerenderFailures.failing = False
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

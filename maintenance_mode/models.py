@@ -218,6 +218,7 @@ def _closes_the_secrets_window(previous: MaintenanceSettings, current: Maintenan
 
 def _committed(was_signalled: bool, was_mode: str, after: Snapshot) -> None:
     state.store.publish(after)
+    signals.send_changed(after, source="save")
     if after.signalled_active != was_signalled:
         signals.send(after.signalled_active, after, source="save")
     elif after.signalled_active and after.mode != was_mode:
@@ -249,6 +250,7 @@ def announce_if_due(store: state.Store, snapshot: Snapshot) -> None:
     if announced is None:
         return  # another process won; its version reaches us like any write
     store.publish(announced)
+    signals.send_changed(announced, source="schedule")
     signals.send(active, announced, source="schedule")
 
 

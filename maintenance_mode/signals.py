@@ -3,7 +3,10 @@ maintenance becomes active or stops being active, whatever changed it: a save
 (admin, command, Python API) in the saving process after commit, or a
 scheduled start or end in the first process that reads the state after it.
 ``maintenance_enabled`` is sent again when a save switches the mode (full,
-read-only) while maintenance is on."""
+read-only) while maintenance is on.
+
+``maintenance_changed``: sent after every committed change, whether or not it
+switched maintenance on or off (a new message, a new end time)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ maintenance_enabled = Signal()
 #: Sent with ``snapshot`` (the new state), ``source`` ("save" or "schedule")
 #: and ``mode`` ("full" or "read-only").
 maintenance_disabled = Signal()
+#: Sent with ``snapshot`` (the new state) and ``source`` ("save" or "schedule").
+maintenance_changed = Signal()
 
 
 logger = logging.getLogger("maintenance_mode")
@@ -43,3 +48,13 @@ def send(active: bool, snapshot: Snapshot, *, source: str) -> None:
                 "enabled" if active else "disabled",
                 exc_info=result,
             )
+
+
+def send_changed(snapshot: Snapshot, *, source: str) -> None:
+    """Announce a committed change of the settings (before ``send``, when both are due).
+
+    Like ``send``, a failing receiver is logged, never raised.
+    """
+    for receiver, result in maintenance_changed.send_robust(sender=type(snapshot), snapshot=snapshot, source=source):
+        if isinstance(result, Exception):
+            logger.error("maintenance_mode: the receiver %r of maintenance_changed failed.", receiver, exc_info=result)
