@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from maintenance_mode import page
 from maintenance_mode.conf import conf
-from maintenance_mode.snapshot import Snapshot
+from maintenance_mode.snapshot import FULL, Snapshot
 
 logger = logging.getLogger("maintenance_mode")
 
@@ -85,15 +85,17 @@ def normalize_language(code: str) -> str:
 def as_shown(snapshot: Snapshot, now: float) -> tuple[Snapshot, float]:
     """The state as visitors would see it with maintenance on, and the moment it shows.
 
-    Maintenance is on whatever the row says; a window that already ended is
-    forgotten (a new "on" would not keep it); a window that starts later is
-    rendered as it will look when it starts.
+    Maintenance is on whatever the row says, and in full mode: while Django is
+    down nobody can browse, so a read-only wording would promise what the
+    proxy cannot keep. A window that already ended is forgotten (a new "on"
+    would not keep it); a window that starts later is rendered as it will look
+    when it starts.
     """
     ended = snapshot.has_ended(now)
     starts_at, ends_at = (None, None) if ended else (snapshot.starts_at, snapshot.ends_at)
     if conf.FORCE is not None:  # the forced page ignores the schedule, as the middleware does
         starts_at = ends_at = None
-    shown = dataclasses.replace(snapshot, enabled=True, starts_at=starts_at, ends_at=ends_at)
+    shown = dataclasses.replace(snapshot, enabled=True, mode=FULL, starts_at=starts_at, ends_at=ends_at)
     return shown, max(now, starts_at or now)
 
 

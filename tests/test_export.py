@@ -119,6 +119,18 @@ def test_a_window_that_already_ended_is_not_shown_as_the_expected_end(tmp_path: 
     assert "data-mm-end" not in (tmp_path / "maintenance.html").read_text()
 
 
+def test_a_read_only_window_is_exported_as_the_full_page_since_nobody_can_browse_a_site_that_is_down(
+    tmp_path: Path, client: Client
+) -> None:
+    configure(enabled=True, mode="read-only")
+    render(tmp_path)
+    body = json.loads((tmp_path / "maintenance.json").read_bytes())
+    assert body["read_only"] is False
+    assert "read-only" not in body["message"]
+    configure(mode="full")
+    assert (tmp_path / "maintenance.html").read_bytes() == client.get("/").content
+
+
 def test_a_forced_page_ignores_the_schedule_like_the_middleware(tmp_path: Path, settings: Settings) -> None:
     settings.MAINTENANCE_MODE_FORCE = True
     configure(enabled=False, ends_at=timezone.now() + timedelta(hours=1))
