@@ -41,12 +41,17 @@ class Verdict(enum.Enum):
     BLOCK = "block"  # the maintenance page (or JSON)
     REFUSE_WRITE = "refuse"  # read-only mode, a visitor's change: the read-only page (or JSON)
     LOGOUT_AND_BLOCK = "logout"  # flush the non-administrator's session, then block
+    NEEDS_IO = "io"  # only with may_block=False: the answer needs I/O, ask again in a thread
 
 
-def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
+def decide(request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: bool = True) -> Verdict:
     """The verdict for one request. Reads only the request, the snapshot and the
-    compiled rules; touching ``request.user`` may load the session, which is why
-    the async path calls this in a worker thread."""
+    compiled rules, except ``request.user``, which may load the session.
+
+    The async path asks first with ``may_block=False``, in the event loop: then
+    the answer is ``NEEDS_IO`` instead of reading a user that may need the
+    session store or the database, and it asks again in a worker thread.
+    """
     if not snapshot.is_active(now):
         return Verdict.SERVE
     compiled = rules()
@@ -60,6 +65,8 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float) -> Verdict:
         return Verdict.SERVE_PRIVATE
     if snapshot.secret and bypass.cookie_is_valid(request.COOKIES.get(conf.BYPASS_COOKIE_NAME), snapshot.secret):
         return Verdict.SERVE_WITH_NOTICE
+    if not may_block and _user_needs_io(request):
+        return Verdict.NEEDS_IO
     user = _user(request)
     logged_in = user is not None and user.is_authenticated
     if logged_in and compiled.is_admin(user):
@@ -93,6 +100,16 @@ def _user(request: HttpRequest) -> Any:
     if untouched and settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return None
     return user
+
+
+def _user_needs_io(request: HttpRequest) -> bool:
+    """Whether finding out what the visitor may do can need I/O: a lazy user not
+    read yet, with a session cookie to load it from, or a logged-in user (a custom
+    administrator check may query, and a logout writes the session store)."""
+    user = getattr(request, "user", None)
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return settings.SESSION_COOKIE_NAME in request.COOKIES
+    return user is not None and bool(user.is_authenticated)
 
 
 def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
@@ -136,23 +153,39 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
     return bool(getattr(view, "maintenance_exempt", False) or getattr(view_class, "maintenance_exempt", False))
 
 
-def settle(request: HttpRequest, snapshot: Snapshot, now: float) -> tuple[Verdict, HttpResponse | None]:
-    """The verdict and, for a request that does not reach the site, its response."""
-    verdict = decide(request, snapshot, now)
+def settle(
+    request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: bool = True
+) -> tuple[Verdict, HttpResponse | None]:
+    """The verdict and, for a request that does not reach the site, its response.
+
+    With ``may_block=False`` (in the event loop) it answers ``NEEDS_IO`` rather
+    than read the user (see :func:`decide`) or render a page not rendered yet
+    (templates load files, and a theme's may query).
+    """
+    verdict = decide(request, snapshot, now, may_block=may_block)
     if verdict is Verdict.SERVE_READ_ONLY and conf.READ_ONLY_DATABASE:
+        if not may_block:
+            return Verdict.NEEDS_IO, None  # the guard belongs in the worker thread, below
         guard.install()  # here: the thread that runs the view's queries, in the async path too
-    if verdict in _REACHES_THE_SITE:
+    if verdict in _NO_RESPONSE_HERE:
         return verdict, None
     if verdict is Verdict.GRANT_BYPASS:
         return verdict, grant_bypass(request, snapshot)
-    if verdict is Verdict.LOGOUT_AND_BLOCK:
+    if verdict is Verdict.LOGOUT_AND_BLOCK:  # never with may_block=False: the user is logged in
         logout(request)  # deletes the session from the store, not only the cookie
-    return verdict, maintenance_response(request, snapshot, read_only=verdict is Verdict.REFUSE_WRITE)
+    read_only = verdict is Verdict.REFUSE_WRITE
+    html = None
+    if not may_block and not wants_json(request):
+        html = page.cached_page_bytes(snapshot, read_only)
+        if html is None:
+            return Verdict.NEEDS_IO, None  # the first visitor of this state and language renders it
+    return verdict, maintenance_response(request, snapshot, read_only=read_only, html=html)
 
 
 _REACHES_THE_SITE = frozenset(
     {Verdict.SERVE, Verdict.SERVE_WITH_NOTICE, Verdict.SERVE_READ_ONLY, Verdict.SERVE_PRIVATE}
 )
+_NO_RESPONSE_HERE = _REACHES_THE_SITE | {Verdict.NEEDS_IO}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -196,14 +229,17 @@ def _http_date(second: int) -> str:
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
-def maintenance_response(request: HttpRequest, snapshot: Snapshot, read_only: bool = False) -> HttpResponse:
-    """The 503; ``read_only``: the answer to a refused change, whose wording says it was not saved."""
+def maintenance_response(
+    request: HttpRequest, snapshot: Snapshot, read_only: bool = False, html: bytes | None = None
+) -> HttpResponse:
+    """The 503; ``read_only``: the answer to a refused change, whose wording says it was not saved;
+    ``html``: the page's body when the caller already has it."""
     now = time.time()
     response: HttpResponse
     if wants_json(request):
         response = JsonResponse(page.json_body(snapshot, now), status=503)
     else:
-        response = HttpResponse(page.page_bytes(snapshot, read_only), status=503)
+        response = HttpResponse(page.page_bytes(snapshot, read_only) if html is None else html, status=503)
     # HEAD keeps the body, like any Django view: the server drops it and the
     # Content-Length stays the one a GET would get.
     retry_after = snapshot.retry_after(now)
@@ -336,8 +372,12 @@ class MaintenanceModeMiddleware:
         now = time.time()
         if not snapshot.is_active(now):
             return await get_response(request)
-        # One hop to a thread: request.user, logout and the page may touch the database.
-        verdict, response = await sync_to_async(settle)(request, snapshot, now)
+        # In the event loop when no I/O is needed (an anonymous visitor and a page
+        # already rendered: a flood of them); otherwise one hop to a thread, where
+        # request.user, logout and rendering the page may touch the database.
+        verdict, response = settle(request, snapshot, now, may_block=False)
+        if verdict is Verdict.NEEDS_IO:
+            verdict, response = await sync_to_async(settle)(request, snapshot, now)
         if response is not None:
             return response
         if verdict is Verdict.SERVE_WITH_NOTICE:

@@ -58,11 +58,34 @@ def page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes:
     It is rendered without the request, so a flood of visitors costs one
     dictionary lookup each; templates that need the request cannot use it.
     """
+    key = _page_key(snapshot, read_only)
+    if settings.DEBUG:
+        return _render_page(*key)
+    body = _pages.get(key)
+    if body is None:
+        body = _render_page(*key)
+        if len(_pages) >= _MAX_PAGES:  # states x languages x zones: only a test suite gets here
+            _pages.clear()
+        _pages[key] = body
+    return body
+
+
+def cached_page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes | None:
+    """What :func:`page_bytes` returns if it needs no rendering (no template, no I/O:
+    the async path can answer in the event loop), else ``None``."""
+    if settings.DEBUG:
+        return None
+    return _pages.get(_page_key(snapshot, read_only))
+
+
+PageKey = tuple[Snapshot, bool, "str | None", str, str, str]
+
+
+def _page_key(snapshot: Snapshot, read_only: bool) -> PageKey:
     # The time zone matters only to a page that shows a time (asking costs more than the lookup).
     shows_time = snapshot.starts_at is not None or snapshot.ends_at is not None
     zone = timezone.get_current_timezone_name() if shows_time else ""
-    key = (snapshot, read_only, get_language(), zone, conf.TEMPLATE, settings.DEFAULT_CHARSET)
-    return _render_page(*key) if settings.DEBUG else _cached_page(*key)
+    return (snapshot, read_only, get_language(), zone, conf.TEMPLATE, settings.DEFAULT_CHARSET)
 
 
 def _render_page(
@@ -71,7 +94,11 @@ def _render_page(
     return render_to_string(template_name, page_context(snapshot, read_only)).encode(charset)
 
 
-_cached_page = functools.lru_cache(maxsize=64)(_render_page)
+# The rendered pages by key; a plain dict (not lru_cache) so that cached_page_bytes()
+# can look without rendering. Reads and writes of one key are atomic under the GIL; two
+# threads rendering the same page at once both store the same bytes.
+_pages: dict[PageKey, bytes] = {}
+_MAX_PAGES = 64
 
 
 def json_body(snapshot: Snapshot, now: float) -> dict[str, Any]:
@@ -124,5 +151,5 @@ _cached_notice = functools.lru_cache(maxsize=64)(_render_notice)
 
 
 def clear_caches() -> None:
-    _cached_page.cache_clear()
+    _pages.clear()
     _cached_notice.cache_clear()
