@@ -177,6 +177,14 @@ class TestDecidedInAThread:
         assert hops == ["settle"]
         assert not await Session.objects.filter(session_key=session_key).aexists()
 
+    @override_settings(MAINTENANCE_MODE_READ_ONLY_DATABASE=True)
+    async def test_read_only_read_with_the_database_guard_installs_it_in_a_thread(
+        self, async_client: AsyncClient, hops: list[str]
+    ) -> None:
+        publish(enabled=True, mode=READ_ONLY)
+        assert (await async_client.get("/async/")).status_code == 200
+        assert hops == ["settle"]  # the thread that runs the view's queries gets the guard
+
     @override_settings(DEBUG=True)
     async def test_page_rendered_per_request_under_debug_is_rendered_in_a_thread(
         self, async_client: AsyncClient, hops: list[str]
