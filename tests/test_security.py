@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -541,3 +541,62 @@ def test_staff_who_may_change_the_settings_see_the_secret_and_the_link(db: None)
     content = client.get("/admin/maintenance_mode/maintenancesettings/1/change/").content.decode()
     assert f'value="{SECRET_SHOWN}"' in content
     assert f"/{SECRET_SHOWN}</code>" in content
+
+
+# Finding 13: "maintenance on" did not turn maintenance on while a window was scheduled.
+
+
+def schedule_window(hours_ahead: int = 1, hours_long: int = 1) -> tuple[datetime, datetime]:
+    start = timezone.now() + timedelta(hours=hours_ahead)
+    end = start + timedelta(hours=hours_long)
+    command("on", "--start", start.isoformat(), "--end", end.isoformat())
+    assert "SCHEDULED" in command("status")
+    return start, end
+
+
+def test_plain_on_during_a_scheduled_window_starts_now(client: Client) -> None:
+    _start, end = schedule_window()
+    output = command("on")
+    assert "Maintenance mode: ON" in output
+    row = MaintenanceSettings.load()
+    assert row.starts_at is None  # now
+    assert row.ends_at == end  # the planned end is kept, and shown
+    assert "ends:" in output
+    assert client.get("/").status_code == 503
+
+
+def test_on_for_during_a_scheduled_window_counts_from_now() -> None:
+    schedule_window()
+    before = timezone.now()
+    output = command("on", "--for", "90m")
+    row = MaintenanceSettings.load()
+    assert row.starts_at is None
+    assert row.ends_at is not None
+    assert before + timedelta(minutes=90) <= row.ends_at <= timezone.now() + timedelta(minutes=90)
+    assert "Maintenance mode: ON" in output
+    assert "(in 1h29m)" in output or "(in 1h30m)" in output
+
+
+def test_on_for_with_a_start_counts_from_that_start() -> None:
+    schedule_window()
+    start = timezone.now() + timedelta(hours=3)
+    command("on", "--start", start.isoformat(), "--for", "2h")
+    row = MaintenanceSettings.load()
+    assert row.starts_at == start
+    assert row.ends_at == start + timedelta(hours=2)
+    assert "SCHEDULED" in command("status")
+
+
+def test_on_for_with_a_past_start_counts_from_that_start() -> None:
+    start = timezone.now() - timedelta(minutes=30)
+    command("on", "--start", start.isoformat(), "--for", "1h")
+    assert MaintenanceSettings.load().ends_at == start + timedelta(hours=1)
+
+
+def test_updating_a_running_window_keeps_its_start() -> None:
+    start = timezone.now() - timedelta(minutes=5)
+    command("on", "--start", start.isoformat(), "--for", "1h")
+    command("on", "--message", "Still upgrading")
+    row = MaintenanceSettings.load()
+    assert row.starts_at == start
+    assert row.ends_at == start + timedelta(hours=1)

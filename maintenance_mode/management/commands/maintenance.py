@@ -59,10 +59,17 @@ class Command(BaseCommand):
             metavar="IP_OR_CIDR",
             help="An address or network that sees the live site (repeatable; replaces the list).",
         )
-        on.add_argument("--start", metavar="ISO8601", help="When maintenance begins (default: now).")
+        on.add_argument(
+            "--start", metavar="ISO8601", help="When maintenance begins (default: now, even if a start was planned)."
+        )
         end = on.add_mutually_exclusive_group()
         end.add_argument("--end", metavar="ISO8601", help="When maintenance turns itself off.")
-        end.add_argument("--for", dest="duration", metavar="DURATION", help="Like --end, from now: 90m, 2h, 1h30m.")
+        end.add_argument(
+            "--for",
+            dest="duration",
+            metavar="DURATION",
+            help="Like --end, from --start or else from now: 90m, 2h, 1h30m.",
+        )
         actions.add_parser("off", help="Switch maintenance off.")
         status = actions.add_parser("status", help="Show whether maintenance is on, and its options.")
         status.add_argument("--json", action="store_true", help="Machine-readable output.")
@@ -125,14 +132,17 @@ class Command(BaseCommand):
         changes: dict[str, Any] = {}
         if row.ends_at is not None and row.ends_at <= now:
             changes.update(starts_at=None, ends_at=None)  # a finished window must not swallow this "on"
+        if row.starts_at is not None and row.starts_at > now:
+            # "on" means now (the emergency case); a planned start applies only when given again.
+            changes["starts_at"] = None
         try:
             if options["start"] is not None:
                 changes["starts_at"] = schedule.parse_instant(options["start"])
             if options["end"] is not None:
                 changes["ends_at"] = schedule.parse_instant(options["end"])
-            if options["duration"] is not None:
-                start = changes.get("starts_at") or now
-                changes["ends_at"] = max(start, now) + schedule.parse_duration(options["duration"])
+            if options["duration"] is not None:  # from the start given with it, else from now
+                start = changes["starts_at"] if options["start"] is not None else now
+                changes["ends_at"] = start + schedule.parse_duration(options["duration"])
         except ValueError as error:
             raise CommandError(str(error)) from None
         end = changes.get("ends_at")
