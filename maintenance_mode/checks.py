@@ -69,11 +69,31 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_admin_check()
     errors += _check_cache()
     errors += _check_render_dir()
+    errors += _check_session_engine()
     if not settings.USE_TZ:
         errors.append(
             _error(11, "django-maintenance-shield needs USE_TZ = True.", "Start and end times are stored in UTC.")
         )
     return errors
+
+
+SIGNED_COOKIE_SESSIONS = "django.contrib.sessions.backends.signed_cookies"
+
+
+def _check_session_engine() -> list[CheckMessage]:
+    # The session lives in the cookie: flushing it only asks the browser to
+    # drop it, and any copy of the old cookie stays valid until it expires.
+    if settings.SESSION_ENGINE != SIGNED_COOKIE_SESSIONS or conf.LOGOUT_USERS is not True:
+        return []
+    return [
+        _warning(
+            5,
+            f"SESSION_ENGINE is {SIGNED_COOKIE_SESSIONS!r}: logging users out during maintenance cannot "
+            "delete their sessions, so an old session cookie still logs its user in afterwards.",
+            "Use a server-side session engine (db, cache, cached_db or file) so logouts are final, "
+            f"or set {PREFIX}LOGOUT_USERS = False to keep users logged in during maintenance.",
+        )
+    ]
 
 
 def _check_globs(name: str, patterns: Sequence[str], id_: int) -> list[CheckMessage]:

@@ -16,6 +16,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.core.checks import run_checks
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
@@ -600,3 +601,32 @@ def test_updating_a_running_window_keeps_its_start() -> None:
     row = MaintenanceSettings.load()
     assert row.starts_at == start
     assert row.ends_at == start + timedelta(hours=1)
+
+
+# Finding 11: with signed-cookie sessions, "deleted server-side" cannot happen.
+
+SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+
+
+def check_ids(**overrides: Any) -> list[str]:
+    with override_settings(**overrides):
+        messages = run_checks(databases=[])
+    return [message.id for message in messages if message.id and message.id.startswith("maintenance_mode")]
+
+
+def test_signed_cookie_sessions_get_a_warning_that_logout_cannot_revoke_them() -> None:
+    assert check_ids(SESSION_ENGINE=SIGNED_COOKIES) == ["maintenance_mode.W005"]
+    with override_settings(SESSION_ENGINE=SIGNED_COOKIES):
+        (warning,) = [message for message in run_checks(databases=[]) if message.id == "maintenance_mode.W005"]
+    assert "signed_cookies" in warning.msg
+    assert warning.hint is not None
+    assert "LOGOUT_USERS" in warning.hint
+
+
+def test_signed_cookie_sessions_without_logging_users_out_get_no_warning() -> None:
+    assert check_ids(SESSION_ENGINE=SIGNED_COOKIES, MAINTENANCE_MODE_LOGOUT_USERS=False) == []
+
+
+@pytest.mark.parametrize("engine", ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cache"])
+def test_server_side_sessions_get_no_warning(engine: str) -> None:
+    assert check_ids(SESSION_ENGINE=engine) == []
