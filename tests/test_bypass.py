@@ -52,13 +52,33 @@ def test_bypass_cookie_holder_sees_the_live_site_with_indicator(
     assert b"maintenance-mode-indicator" in response.content
 
 
-def test_secret_link_with_trailing_slash_works(client: Client, with_secret: MaintenanceSettings) -> None:
-    assert client.get(f"/{SECRET}/").status_code == 302
+def test_secret_link_with_trailing_slash_grants_the_cookie_too(
+    client: Client, with_secret: MaintenanceSettings
+) -> None:
+    response = client.get(f"/{SECRET}/")
+    assert response.status_code == 302
+    assert bypass.cookie_is_valid(response.cookies["maintenance_bypass"].value, SECRET)
+    assert client.get("/").status_code == 200  # the browser now holds it
 
 
 def test_secret_link_follows_a_safe_next(client: Client, with_secret: MaintenanceSettings) -> None:
     response = client.get(f"/{SECRET}", {"next": "/order/3/edit?x=1"})
     assert response["Location"] == "/order/3/edit?x=1"
+
+
+def test_https_secret_link_never_sends_the_browser_to_plain_http(
+    client: Client, with_secret: MaintenanceSettings
+) -> None:
+    """Same host, but http: following it would drop the new cookie's Secure channel."""
+    response = client.get(f"/{SECRET}", {"next": "http://testserver/order/3/edit"}, secure=True)
+    assert response["Location"] == "/"
+
+
+def test_https_secret_link_follows_a_next_on_the_same_https_site(
+    client: Client, with_secret: MaintenanceSettings
+) -> None:
+    response = client.get(f"/{SECRET}", {"next": "https://testserver/order/3/edit"}, secure=True)
+    assert response["Location"] == "https://testserver/order/3/edit"
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "\\\\evil"])
@@ -132,10 +152,22 @@ def test_cookie_from_another_site_key_is_ignored(client: Client, with_secret: Ma
     assert client.get("/").status_code == 503
 
 
-def test_secret_path_is_compared_in_constant_time() -> None:
-    with mock.patch("maintenance_mode.bypass.constant_time_compare", return_value=False) as compare:
-        assert bypass.is_secret_path("/abc", SECRET) is False
-    compare.assert_called_once_with("abc", SECRET)
+@pytest.mark.parametrize(
+    ("path", "matches"),
+    [
+        (f"/{SECRET}", True),
+        (f"/{SECRET}/", True),
+        (f"/{SECRET[:-1]}", False),  # a prefix of the secret
+        (f"/{SECRET}x", False),
+        (f"/{SECRET.upper()}", False),
+        (f"/shop/{SECRET}", False),
+        (f"/{SECRET}/orders/", False),
+        ("/", False),
+        ("/caf\u00e9", False),  # non-ASCII text is compared, not an error
+    ],
+)
+def test_secret_path_is_the_whole_secret_and_nothing_else(path: str, matches: bool) -> None:
+    assert bypass.is_secret_path(path, SECRET) is matches
 
 
 def test_cookie_is_not_valid_without_value_or_secret() -> None:

@@ -15,12 +15,9 @@ from maintenance_mode import state
 from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.snapshot import Snapshot
+from tests import views
 
 pytestmark = pytest.mark.django_db
-
-
-def is_maintenance_page(response: object) -> bool:
-    return getattr(response, "status_code", None) == 503
 
 
 def test_site_is_served_when_maintenance_is_off(client: Client) -> None:
@@ -153,6 +150,17 @@ def test_indicator_leaves_fragments_json_and_streams_alone(
     assert b"maintenance-mode-indicator" not in body
 
 
+def test_indicator_leaves_text_and_json_that_contain_a_body_tag_alone(
+    staff_client: Client, maintenance: MaintenanceSettings
+) -> None:
+    text = staff_client.get("/template-source.txt")
+    assert text["Content-Type"] == "text/plain; charset=utf-8"
+    assert text.content == views.TEMPLATE_SOURCE.encode()
+    page_as_json = staff_client.get("/api/rendered-page/")
+    assert page_as_json["Content-Type"] == "application/json"
+    assert json.loads(page_as_json.content) == {"html": views.TEMPLATE_SOURCE}
+
+
 def test_indicator_keeps_content_length_right(staff_user: User, maintenance: MaintenanceSettings) -> None:
     client = Client()
     client.force_login(staff_user)
@@ -199,6 +207,39 @@ def test_inactive_staff_account_is_not_an_administrator(customer: User, maintena
     assert client.get("/").status_code == 503
 
 
+ADMIN_CHECKS = ["staff", "superuser", "perm:maintenance_mode.change_maintenancesettings"]
+
+
+@override_settings(AUTHENTICATION_BACKENDS=["tests.backends.PermissionsIgnoringIsActiveBackend"])
+@pytest.mark.parametrize("admin_check", ADMIN_CHECKS)
+def test_deactivated_administrator_is_blocked_when_the_auth_backend_keeps_them_logged_in(
+    staff_user: User, maintenance: MaintenanceSettings, admin_check: str
+) -> None:
+    """The admin check itself refuses inactive accounts: here Django's own
+    backend no longer turns them into anonymous users first."""
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_maintenancesettings"))
+    client = Client()
+    client.force_login(staff_user)
+    with override_settings(MAINTENANCE_MODE_ADMIN_CHECK=admin_check):
+        assert client.get("/").status_code == 200  # still an administrator while active
+        staff_user.is_active = False
+        staff_user.save()
+        assert client.get("/account/").status_code == 503
+
+
+@pytest.mark.parametrize("admin_check", ADMIN_CHECKS)
+def test_admin_check_refuses_an_inactive_user_object_whatever_its_rights(admin_check: str) -> None:
+    """A custom user model or backend may hand over any object: only ``is_active`` stands between."""
+    from types import SimpleNamespace
+
+    from maintenance_mode.rules import admin_predicate
+
+    is_admin = admin_predicate(admin_check)
+    rights = {"is_staff": True, "is_superuser": True, "has_perm": lambda permission: True}
+    assert is_admin(SimpleNamespace(is_active=True, **rights)) is True
+    assert is_admin(SimpleNamespace(is_active=False, **rights)) is False
+
+
 @override_settings(MAINTENANCE_MODE_ADMIN_CHECK="superuser")
 def test_superuser_only_check_blocks_plain_staff(customer: User, maintenance: MaintenanceSettings) -> None:
     customer.is_staff = True
@@ -224,11 +265,22 @@ def test_dotted_path_check_is_called_with_the_user(customer: User, maintenance: 
 
 
 @pytest.mark.parametrize(
-    "path", ["/health", "/api/webhooks/stripe", "/order/12/edit", "/static/app.css", "/media/a.png"]
+    ("path", "content"),
+    [
+        ("/health", b"ok"),
+        ("/api/webhooks/stripe", b"webhook"),
+        ("/order/12/edit", b"order 12"),
+        ("/static/app.css", b"body { color: #222; }\n"),
+        ("/media/upload.txt", b"A customer upload.\n"),
+    ],
 )
-def test_exempt_paths_stay_reachable(client: Client, maintenance: MaintenanceSettings, path: str) -> None:
+def test_exempt_paths_reach_their_views(
+    client: Client, maintenance: MaintenanceSettings, path: str, content: bytes
+) -> None:
     response = client.get(path)
-    assert response.status_code != 503
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+    assert body == content
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/webhooks", "/order/12/view", "/HEALTH", "/x/health"])
@@ -248,7 +300,10 @@ def test_admin_login_stays_reachable(client: Client, maintenance: MaintenanceSet
 def test_admin_mounted_at_the_root_exempts_only_the_admin(client: Client, maintenance: MaintenanceSettings) -> None:
     assert client.get("/login/").status_code == 200  # the admin's login
     assert client.get("/shop/").status_code == 503
-    assert client.get("/no/such/page/").status_code != 503  # the admin's catch-all handles it
+    # The admin's catch-all view handles unknown paths: it sends visitors to its login.
+    response = client.get("/no/such/page/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/no/such/page/"
 
 
 @override_settings(ROOT_URLCONF="tests.urls_second_admin")
@@ -292,12 +347,14 @@ def test_cdn_static_url_opens_nothing_and_relative_media_url_is_prefixed(
     client: Client, maintenance: MaintenanceSettings
 ) -> None:
     assert client.get("/static/app.css").status_code == 503
-    assert client.get("/media/a.png").status_code != 503
+    media = client.get("/media/upload.txt")
+    assert media.status_code == 200
+    assert b"".join(media.streaming_content) == b"A customer upload.\n"  # type: ignore[attr-defined]
 
 
 @override_settings(MEDIA_URL="")
 def test_empty_media_url_opens_nothing(client: Client, maintenance: MaintenanceSettings) -> None:
-    assert client.get("/media/a.png").status_code == 503
+    assert client.get("/media/upload.txt").status_code == 503
 
 
 @pytest.mark.parametrize("path", ["/exempt-view/", "/exempt-class/", "/maintenance/status/"])
@@ -357,6 +414,23 @@ def test_project_ipware_settings_cannot_make_forwarded_for_count(
     assert response.status_code == 503
 
 
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"])
+@pytest.mark.parametrize(
+    "project_settings",
+    [
+        {"IPWARE_META_PROXY_COUNT": 1},
+        {"IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR",)},
+        {"IPWARE_ALGORITHM": "legacy", "IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR",)},
+    ],
+    ids=["proxy-count", "precedence", "legacy"],
+)
+def test_project_ipware_settings_cannot_refuse_an_allowed_remote_addr(
+    client: Client, maintenance: MaintenanceSettings, project_settings: dict[str, Any]
+) -> None:
+    with override_settings(**project_settings):
+        assert client.get("/", REMOTE_ADDR="203.0.113.7").status_code == 200
+
+
 # Behind nginx ($proxy_add_x_forwarded_for), AWS ALB or Heroku, each proxy appends
 # the address it received the request from; its own address is REMOTE_ADDR.
 PROXY = "10.0.0.2"
@@ -379,6 +453,13 @@ def test_proxy_count_takes_the_address_the_proxy_appended(
 ) -> None:
     response = client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
     assert (response.status_code == 200) is allowed
+
+
+@override_settings(
+    MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_PROXY_COUNT=1, IPWARE_META_PROXY_COUNT=2
+)
+def test_project_ipware_proxy_count_cannot_override_ours(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
 
 
 @override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_PROXY_COUNT=2)
@@ -413,12 +494,73 @@ def test_trusted_proxies_walk_the_chain_from_the_right(
     assert (response.status_code == 200) is allowed
 
 
+# A proxy on a dual-stack socket writes IPv4 clients as ::ffff:a.b.c.d, and is seen that way itself.
+@override_settings(
+    MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"],
+    MAINTENANCE_MODE_TRUSTED_PROXIES=["10.0.0.0/24", "172.16.0.5"],
+)
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "allowed"),
+    [
+        (PROXY, "::ffff:203.0.113.7", True),  # the office, written by a dual-stack proxy
+        ("::ffff:10.0.0.2", "203.0.113.7", True),  # the proxy itself reached Django over IPv6
+        (PROXY, "203.0.113.7, ::ffff:172.16.0.5", True),
+        (PROXY, "::ffff:198.51.100.9", False),
+        ("::ffff:198.51.100.9", "203.0.113.7", False),  # not a proxy, whatever its notation
+    ],
+)
+def test_trusted_proxies_read_ipv4_mapped_entries_as_ipv4(
+    client: Client, maintenance: MaintenanceSettings, remote: str, forwarded: str, allowed: bool
+) -> None:
+    response = client.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert (response.status_code == 200) is allowed
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_PROXY_COUNT=1)
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "allowed"),
+    [
+        (PROXY, "::ffff:203.0.113.7", True),
+        ("::ffff:10.0.0.2", "::ffff:203.0.113.7", True),
+        (PROXY, "203.0.113.7, ::ffff:198.51.100.9", False),
+    ],
+)
+def test_proxy_count_reads_ipv4_mapped_entries_as_ipv4(
+    client: Client, maintenance: MaintenanceSettings, remote: str, forwarded: str, allowed: bool
+) -> None:
+    response = client.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert (response.status_code == 200) is allowed
+
+
 @override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1"])
 def test_missing_remote_addr_is_not_allowed(maintenance: MaintenanceSettings) -> None:
     request = RequestFactory().get("/")
     del request.META["REMOTE_ADDR"]
     request.user = _anonymous()
     assert decide(request, state.current(), 0) is Verdict.BLOCK
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["10.0.0.1"])
+@pytest.mark.parametrize(
+    "proxies", [{"MAINTENANCE_MODE_TRUSTED_PROXIES": ["10.0.0.0/24"]}, {"MAINTENANCE_MODE_PROXY_COUNT": 1}]
+)
+def test_missing_remote_addr_behind_declared_proxies_is_not_allowed(
+    maintenance: MaintenanceSettings, proxies: dict[str, Any]
+) -> None:
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="10.0.0.1")
+    del request.META["REMOTE_ADDR"]
+    request.user = _anonymous()
+    with override_settings(**proxies):
+        assert decide(request, state.current(), 0) is Verdict.BLOCK
+
+
+@override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["203.0.113.7"], MAINTENANCE_MODE_TRUSTED_PROXIES=["10.0.0.0/24"])
+def test_request_without_the_proxy_header_is_taken_at_its_remote_addr(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    """Django reached directly, not through the proxies: no X-Forwarded-For at all."""
+    assert client.get("/", REMOTE_ADDR="203.0.113.7").status_code == 200
+    assert client.get("/", REMOTE_ADDR="198.51.100.9").status_code == 503
 
 
 def test_request_without_auth_middleware_is_treated_as_anonymous(maintenance: MaintenanceSettings) -> None:

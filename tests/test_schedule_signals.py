@@ -195,8 +195,11 @@ def test_process_that_loses_the_race_sends_nothing(received: list[tuple[str, str
         state.Store().current()  # the winner claims and announces
         loser = state.Store()
         with mock.patch.object(loser, "_load", return_value=stale):
-            assert loser.current() is not None
+            seen = loser.current()  # it tries to claim the start from the stale version, and loses
+        assert seen.is_active(time.time())  # it serves the maintenance page all the same
+        assert seen.version == stale.version  # and publishes nothing: the winner's version comes via the cache
     assert received == [("enabled", "schedule")]
+    assert MaintenanceEvent.objects.filter(source="schedule").count() == 1
 
 
 def at_start_plus(seconds: float, row: MaintenanceSettings) -> mock._patch[mock.MagicMock]:

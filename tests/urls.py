@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib import admin
 from django.urls import include, path
+from django.views.static import serve
 
 from tests import views
+
+FILES = Path(__file__).resolve().parent / "files"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,10 +22,15 @@ urlpatterns = [
     path("order/<int:pk>/edit", views.order_edit),
     path("no-body/", views.no_body),
     path("streaming/", views.streaming),
+    path("template-source.txt", views.template_source),
+    path("api/rendered-page/", views.rendered_page_as_json),
     path("maintenance/", include("maintenance_mode.urls")),
     path("account/", views.account),
     path("hidden-write/", views.hidden_write),
     path("swallowed-write/", views.swallowed_write),
     path("sign-in-link/", views.session_and_sign_in),
     path("async-hidden-write/", views.async_hidden_write),
+    # STATIC_URL and MEDIA_URL served by Django itself, as runserver or a small site does.
+    path("static/<path:path>", serve, {"document_root": FILES / "static"}),
+    path("media/<path:path>", serve, {"document_root": FILES / "media"}),
 ]

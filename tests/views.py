@@ -48,6 +48,18 @@ def no_body(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<p>fragment without a body tag</p>")
 
 
+# Not HTML, yet with "</body>" inside: a template's source as text, a page's HTML as JSON.
+TEMPLATE_SOURCE = "<html><body>{{ content }}</body></html>"
+
+
+def template_source(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(TEMPLATE_SOURCE, content_type="text/plain; charset=utf-8")
+
+
+def rendered_page_as_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"html": TEMPLATE_SOURCE})
+
+
 def streaming(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(iter([b"<html><body>", b"stream", b"</body></html>"]))
 
