@@ -153,6 +153,9 @@ def _check_types() -> list[CheckMessage]:
             "a positive whole number of seconds",
         ),
         ("ERROR_LOG_INTERVAL", lambda v: number(v, 0), "a number of seconds, 0 or more"),
+        ("FIRST_READ_TIMEOUT", lambda v: number(v, 0), "a number of seconds, 0 or more (e.g. 2.0)"),
+        ("PUBLISH_TIMEOUT", lambda v: number(v, 0) and v != 0, "a number of seconds above 0 (e.g. 2.0)"),
+        ("BACKGROUND_REFRESH", lambda v: isinstance(v, bool), "True or False"),
         (
             "BYPASS_COOKIE_AGE",
             lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,

@@ -135,6 +135,25 @@ class Settings:
         return _get("STATE_TTL", 1.0)  # type: ignore[no-any-return]
 
     @property
+    def BACKGROUND_REFRESH(self) -> bool:
+        """Refresh the snapshot in a background thread of each process, so that no
+        request waits on the cache or the database. ``False``: the request that
+        finds the snapshot due refreshes it (for servers that cannot run threads)."""
+        return _get("BACKGROUND_REFRESH", True)  # type: ignore[no-any-return]
+
+    @property
+    def FIRST_READ_TIMEOUT(self) -> float:
+        """Seconds a process that never read the state waits for its first reading
+        before it applies ``FAIL_CLOSED``."""
+        return _get("FIRST_READ_TIMEOUT", 2.0)  # type: ignore[no-any-return]
+
+    @property
+    def PUBLISH_TIMEOUT(self) -> float:
+        """Seconds a writer (admin, command) waits for the shared cache after its
+        change is committed; past them it warns that other servers may lag."""
+        return _get("PUBLISH_TIMEOUT", 2.0)  # type: ignore[no-any-return]
+
+    @property
     def CACHE_ALIAS(self) -> str | None:
         """Shared cache that carries the state between servers; ``None``: database only."""
         return _get("CACHE_ALIAS", "default")  # type: ignore[no-any-return]

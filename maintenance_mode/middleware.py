@@ -368,7 +368,7 @@ class MaintenanceModeMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         get_response: AsyncGetResponse = self.get_response  # type: ignore[assignment]
-        snapshot = state.store.fresh() or await sync_to_async(state.store.refresh)()
+        snapshot = state.store.fresh() or await sync_to_async(state.store.current)()
         now = time.time()
         if not snapshot.is_active(now):
             return await get_response(request)

@@ -21,6 +21,27 @@ def _fresh_state() -> Iterator[None]:
     state.store.reset()
 
 
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """``state.store`` replaced by a store that measures its TTL with this clock."""
+    fake = FakeClock()
+    monkeypatch.setattr(state, "store", state.Store(clock=fake))
+    return fake
+
+
 @pytest.fixture
 def maintenance(db: None) -> MaintenanceSettings:
     """Maintenance switched on, as an administrator would."""

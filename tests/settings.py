@@ -72,3 +72,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MAINTENANCE_MODE_EXEMPT_PATHS = ["/health", "/api/webhooks/*", "order/*/edit"]
 MAINTENANCE_MODE_JSON_PATHS = ["/api/*"]
 MAINTENANCE_MODE_STATE_TTL = 0  # tests see every write at once; the TTL has its own tests
+# The unit tests read the state in the test's own thread, so that a reading
+# sees the test's transaction; the refresher thread has tests of its own
+# (tests/test_refresher.py) and runs in every integration test's servers.
+MAINTENANCE_MODE_BACKGROUND_REFRESH = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -16,12 +17,14 @@ import pytest
 from django.core.cache import BaseCache, caches
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from maintenance_mode import state
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.snapshot import Snapshot
 from maintenance_mode.state import CACHE_KEY
+from tests.conftest import FakeClock
 from tests.redis_helpers import REDIS_URL, require_redis
 
 UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
@@ -45,6 +48,26 @@ def shared_cache(settings: SettingsWrapper) -> Iterator[BaseCache]:
     cache = caches["shared"]
     yield cache
     cache.delete(CACHE_KEY)
+
+
+@contextlib.contextmanager
+def counting(cache: BaseCache) -> Iterator[dict[str, int]]:
+    """Count the calls the store makes on ``cache`` (the real methods still run)."""
+    calls = dict.fromkeys(("get", "add", "set", "delete"), 0)
+
+    def counted(name: str) -> Any:
+        method = getattr(cache, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return method(*args, **kwargs)
+
+        return call
+
+    with contextlib.ExitStack() as stack:
+        for name in calls:
+            stack.enter_context(mock.patch.object(cache, name, counted(name)))
+        yield calls
 
 
 def enable(**fields: Any) -> MaintenanceSettings:
@@ -92,24 +115,30 @@ class TestNoPerRequestIO:
     def test_fresh_snapshot_makes_no_cache_call(self, settings: SettingsWrapper, shared_cache: BaseCache) -> None:
         settings.MAINTENANCE_MODE_STATE_TTL = 60
         state.current()
-        with mock.patch.object(type(shared_cache), "get", side_effect=AssertionError("cache called")):
+        with counting(shared_cache) as calls:
             for _ in range(5):
                 state.current()
+        assert calls == {"get": 0, "add": 0, "set": 0, "delete": 0}
 
-    def test_snapshot_is_refreshed_after_the_ttl(self, settings: SettingsWrapper) -> None:
+    def test_snapshot_is_refreshed_after_the_ttl(self, settings: SettingsWrapper, clock: FakeClock) -> None:
         settings.MAINTENANCE_MODE_STATE_TTL = 5
         MaintenanceSettings.load()
         assert not state.is_active()
         MaintenanceSettings.objects.update(enabled=True)  # behind the app's back: no publish
-        assert not state.is_active()
-        with mock.patch("maintenance_mode.state.time.monotonic", return_value=time.monotonic() + 6):
-            assert state.is_active()
+        clock.advance(4.9)
+        assert not state.is_active()  # still trusted
+        clock.advance(0.2)
+        assert state.is_active()
 
-    def test_fresh_returns_none_once_the_ttl_lapsed(self, settings: SettingsWrapper) -> None:
+    def test_fresh_returns_none_once_the_ttl_lapsed(self, settings: SettingsWrapper, clock: FakeClock) -> None:
+        """With the refresher thread off, a due refresh is the async caller's to make in a thread."""
         settings.MAINTENANCE_MODE_STATE_TTL = 5
         assert state.store.fresh() is None  # never read
         snapshot = state.current()
+        clock.advance(4.9)
         assert state.store.fresh() is snapshot
+        clock.advance(0.2)
+        assert state.store.fresh() is None
 
 
 class TestWrites:
@@ -160,6 +189,31 @@ class TestWrites:
         assert state.is_active()
         assert "cache is unavailable" in caplog.text
 
+    def test_write_with_a_hung_cache_returns_after_the_publish_timeout(
+        self, settings: SettingsWrapper, shared_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Redis accepted the connection and stopped answering: the write is committed, the writer warned."""
+        settings.MAINTENANCE_MODE_PUBLISH_TIMEOUT = 0.2
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        release = threading.Event()
+        try:
+            with (
+                caplog.at_level(logging.WARNING, "maintenance_mode"),
+                mock.patch.object(shared_cache, "set", side_effect=lambda *args, **kwargs: release.wait(30)),
+                counting(shared_cache) as calls,
+            ):
+                row = enable()
+                assert state.is_active()  # this process at once
+                warning = state.store.propagation_warning(row.version)
+        finally:
+            release.set()
+        assert MaintenanceSettings.objects.get().enabled
+        assert "cache is unavailable (TimeoutError: no answer within 0.2 s)" in caplog.text
+        assert warning is not None
+        assert "unreachable (TimeoutError: no answer within 0.2 s)" in warning
+        assert "up to 60 s" in warning
+        assert calls["get"] == 1  # the publication's version check; the warning asked nothing more
+
 
 class TestRefreshOrder:
     def test_other_process_write_is_read_from_the_shared_cache(self, shared_cache: BaseCache) -> None:
@@ -176,6 +230,21 @@ class TestRefreshOrder:
         state.store.reset()
         assert state.current().message == "in the database"
         assert shared_cache.get(CACHE_KEY)["version"] == row.version
+
+    def test_write_during_a_reading_is_not_undone_by_it(self, shared_cache: BaseCache) -> None:
+        enable(message="old")
+        state.store._expires = -1
+        shared_cache.delete(CACHE_KEY)
+        read_database = state.Store._read_database
+
+        def read_while_this_process_writes(self: state.Store) -> Snapshot:
+            old = read_database(self)
+            enable(message="written meanwhile")  # publish() does not wait for the reading
+            return old
+
+        with mock.patch.object(state.Store, "_read_database", read_while_this_process_writes):
+            state.store.refresh()
+        assert state.current().message == "written meanwhile"
 
     def test_slow_reader_never_puts_an_older_snapshot_back(self, shared_cache: BaseCache) -> None:
         enable(message="old")
@@ -221,13 +290,16 @@ class TestRefreshOrder:
         ],
     )
     def test_process_local_cache_is_skipped_for_the_database(
-        self, settings: SettingsWrapper, backend: str, tmp_path: Any, django_assert_num_queries: Any
+        self, settings: SettingsWrapper, backend: str, tmp_path: Any
     ) -> None:
         settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+        local = caches["default"]
         stale = Snapshot(enabled=True, message="stale, process-local", version=50)
-        caches["default"].set(CACHE_KEY, stale.to_payload())
-        with mock.patch.object(type(caches["default"]), "get", side_effect=AssertionError("local cache read")):
-            assert state.current().message == ""
+        local.set(CACHE_KEY, stale.to_payload())
+        with counting(local) as calls, CaptureQueriesContext(connection) as queries:
+            assert state.current().message == ""  # from the database, not the local copy
+        assert calls == {"get": 0, "add": 0, "set": 0, "delete": 0}
+        assert [query["sql"] for query in queries if "maintenance_mode_maintenancesettings" in query["sql"]] != []
 
     def test_no_cache_alias_means_database_only(self, settings: SettingsWrapper) -> None:
         settings.MAINTENANCE_MODE_CACHE_ALIAS = None
@@ -244,7 +316,7 @@ class TestRefreshOrder:
     def test_concurrent_refresh_serves_the_snapshot_in_hand(self) -> None:
         first = state.current()
         state.store._expires = -1
-        with state.store._lock, mock.patch.object(state.Store, "_load", side_effect=AssertionError("loaded")):
+        with state.store._refresh_lock, mock.patch.object(state.Store, "_load", side_effect=AssertionError("loaded")):
             assert state.store.refresh() is first
 
     def test_refresh_that_waited_uses_the_other_threads_result(self, settings: SettingsWrapper) -> None:
@@ -312,6 +384,52 @@ class TestFaults:
         state.store.reset()
         assert client.get("/").status_code == 503
 
+    def test_cache_that_failed_the_read_is_not_refilled(self, dead_cache: BaseCache) -> None:
+        """After a failed get, the store goes to the database and leaves the dead cache alone."""
+        enable(message="truth")
+        state.store._expires = -1
+        with counting(dead_cache) as calls:
+            assert state.current().message == "truth"
+        assert calls["get"] == 1
+        assert calls["add"] == 0  # a second round trip to a dead (or hung) cache would only add delay
+
+    def test_new_outage_right_after_a_recovery_is_logged(
+        self, settings: SettingsWrapper, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_ERROR_LOG_INTERVAL = 60
+        MaintenanceSettings.load()
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            with mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")):
+                state.current()
+            clock.advance(1)
+            state.store._expires = -1
+            state.current()  # the database is back
+            clock.advance(1)
+            with mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down again")):
+                state.store._expires = -1
+                state.current()
+        assert caplog.text.count("database is unavailable") == 2
+        assert "db down again" in caplog.text
+
+    def test_failure_before_any_reading_says_fail_closed_applies(
+        self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_FAIL_CLOSED = True
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
+        ):
+            assert state.current().enabled
+        assert "applying MAINTENANCE_MODE_FAIL_CLOSED = True" in caplog.text
+        assert "last known state" not in caplog.text
+
+    def test_failed_first_reading_of_a_new_store_applies_fail_closed(self, settings: SettingsWrapper) -> None:
+        settings.MAINTENANCE_MODE_FAIL_CLOSED = True
+        with mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")):
+            snapshot = state.Store().refresh()
+        assert snapshot.enabled
+        assert not snapshot.known
+
     def test_cache_add_failure_is_survived(self, shared_cache: BaseCache) -> None:
         enable(message="truth")
         shared_cache.delete(CACHE_KEY)
@@ -377,6 +495,28 @@ class TestForce:
         enable()
         settings.MAINTENANCE_MODE_FORCE = False
         assert client.get("/").status_code == 200
+
+    def test_force_reads_neither_the_cache_nor_the_database(
+        self, settings: SettingsWrapper, shared_cache: BaseCache, clock: FakeClock
+    ) -> None:
+        settings.MAINTENANCE_MODE_FORCE = True
+        settings.MAINTENANCE_MODE_STATE_TTL = 1
+        with counting(shared_cache) as calls, CaptureQueriesContext(connection) as queries:
+            for _ in range(5):
+                assert state.is_active()
+                assert state.store.fresh() is not None
+                clock.advance(10)  # TTLs lapse: still nothing to read
+            state.store.refresh()
+        assert calls == {"get": 0, "add": 0, "set": 0, "delete": 0}
+        assert len(queries) == 0
+
+    def test_cache_failure_under_force_is_logged_as_forced(
+        self, settings: SettingsWrapper, dead_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_FORCE = True
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            enable()  # the writer still publishes, for the servers that are not forced
+        assert "the state is forced by MAINTENANCE_MODE_FORCE" in caplog.text
 
     def test_force_on_works_with_the_database_down(self, settings: SettingsWrapper, hidden_table: None) -> None:
         settings.MAINTENANCE_MODE_FORCE = True
