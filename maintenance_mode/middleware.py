@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
@@ -37,6 +37,7 @@ class Verdict(enum.Enum):
     SERVE_WITH_NOTICE = "notice"  # administrators and bypass holders: live site plus indicator
     SERVE_READ_ONLY = "read"  # read-only mode, a visitor's read: live site plus the read-only notice
     SERVE_PRIVATE = "private"  # allowed IPs: the live site, kept out of shared caches
+    SERVE_EXEMPT_VIEW = "view"  # an exempt view: confirmed once Django resolved the request's real urlconf
     GRANT_BYPASS = "grant"  # the secret link: set the bypass cookie and redirect
     BLOCK = "block"  # the maintenance page (or JSON)
     REFUSE_WRITE = "refuse"  # read-only mode, a visitor's change: the read-only page (or JSON)
@@ -72,7 +73,7 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: b
     if logged_in and compiled.is_admin(user):
         return Verdict.SERVE_WITH_NOTICE
     if path_exemptions and _view_is_exempt(request):  # the admin, and @maintenance_exempt views
-        return Verdict.SERVE
+        return Verdict.SERVE_EXEMPT_VIEW
     if snapshot.read_only:  # reads reach the site and nobody is logged out; only changes wait
         return Verdict.SERVE_READ_ONLY if request.method in READ_METHODS else Verdict.REFUSE_WRITE
     if logged_in and conf.LOGOUT_USERS:
@@ -129,6 +130,10 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
 
 
 def _view_is_exempt(request: HttpRequest) -> bool:
+    if request.resolver_match is not None:  # in process_view: the view Django really resolved
+        return _match_is_exempt(request.resolver_match, conf.EXEMPT_ADMIN)
+    # Before the view is resolved, with the urlconf known so far: a middleware
+    # placed after this one may still set request.urlconf, hence process_view.
     urlconf = getattr(request, "urlconf", None)
     # Translated URL patterns need LocaleMiddleware, which sets LANGUAGE_CODE
     # (cheaper than asking the translation machinery).
@@ -146,6 +151,10 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
         match = resolve(path_info, urlconf)
     except Resolver404:
         return False
+    return _match_is_exempt(match, exempt_admin)
+
+
+def _match_is_exempt(match: ResolverMatch, exempt_admin: bool) -> bool:
     if exempt_admin and "admin" in match.app_names:
         return True
     view = match.func
@@ -183,7 +192,13 @@ def settle(
 
 
 _REACHES_THE_SITE = frozenset(
-    {Verdict.SERVE, Verdict.SERVE_WITH_NOTICE, Verdict.SERVE_READ_ONLY, Verdict.SERVE_PRIVATE}
+    {
+        Verdict.SERVE,
+        Verdict.SERVE_WITH_NOTICE,
+        Verdict.SERVE_READ_ONLY,
+        Verdict.SERVE_PRIVATE,
+        Verdict.SERVE_EXEMPT_VIEW,
+    }
 )
 _NO_RESPONSE_HERE = _REACHES_THE_SITE | {Verdict.NEEDS_IO}
 
@@ -335,6 +350,14 @@ def _replace_content(response: HttpResponse, content: bytes) -> HttpResponse:
     return response
 
 
+# The request attribute that carries (snapshot, now) from __call__ to process_view.
+_EXEMPT_VIEW_TO_CONFIRM = "_maintenance_mode_exempt_view"
+
+
+def _confirm_in_process_view(request: HttpRequest, snapshot: Snapshot, now: float) -> None:
+    request.__dict__[_EXEMPT_VIEW_TO_CONFIRM] = (snapshot, now)
+
+
 class MaintenanceModeMiddleware:
     """Place after ``AuthenticationMiddleware`` (and ``MessageMiddleware``)."""
 
@@ -346,14 +369,19 @@ class MaintenanceModeMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+            # Django would run a sync process_view in a thread for every request.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign, assignment]
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
         snapshot = state.store.current()
-        verdict, response = settle(request, snapshot, time.time())
+        now = time.time()
+        verdict, response = settle(request, snapshot, now)
         if response is not None:
             return response
+        if verdict is Verdict.SERVE_EXEMPT_VIEW:
+            _confirm_in_process_view(request, snapshot, now)
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(self.get_response(request), snapshot)  # type: ignore[arg-type]
         if verdict is Verdict.SERVE_READ_ONLY:
@@ -380,6 +408,8 @@ class MaintenanceModeMiddleware:
             verdict, response = await sync_to_async(settle)(request, snapshot, now)
         if response is not None:
             return response
+        if verdict is Verdict.SERVE_EXEMPT_VIEW:
+            _confirm_in_process_view(request, snapshot, now)
         if verdict is Verdict.SERVE_WITH_NOTICE:
             return add_indicator(await get_response(request), snapshot)
         if verdict is Verdict.SERVE_READ_ONLY:
@@ -400,6 +430,35 @@ class MaintenanceModeMiddleware:
         if refusals.statements:
             return maintenance_response(request, snapshot, read_only=True)
         return add_read_only_notice(served, snapshot)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
+        """Confirm a view exemption against the view Django really resolved.
+
+        A middleware placed after this one may set ``request.urlconf`` (django-hosts,
+        django-tenants): the exemption was decided with the urlconf known then, and
+        "/admin/..." there may be a live page in the urlconf the request really uses.
+        Decided again now (``decide`` then reads ``request.resolver_match``), with the
+        same snapshot, before the view runs.
+        """
+        decided = request.__dict__.pop(_EXEMPT_VIEW_TO_CONFIRM, None)
+        if decided is None:
+            return None
+        _verdict, response = settle(request, *decided)
+        return response
+
+    async def _aprocess_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
+        decided = request.__dict__.pop(_EXEMPT_VIEW_TO_CONFIRM, None)
+        if decided is None:
+            return None
+        snapshot, now = decided
+        verdict, response = settle(request, snapshot, now, may_block=False)  # in the loop, as in __acall__
+        if verdict is Verdict.NEEDS_IO:
+            _verdict, response = await sync_to_async(settle)(request, snapshot, now)  # logout may touch the session
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A write the guard refused: the read-only 503, not a 500 (nor its error log and email)."""

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 
@@ -16,3 +17,29 @@ class ContentLengthMiddleware:
         if not response.streaming:
             response["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
         return response
+
+
+class ShopUrlconfMiddleware:
+    """Chooses the request's urlconf, as django-hosts or django-tenants do; placed after ours."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.urlconf = "tests.urls_shop_under_admin"
+        return self.get_response(request)
+
+
+class AsyncShopUrlconfMiddleware:
+    """The same in an async chain."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.urlconf = "tests.urls_shop_under_admin"
+        return await self.get_response(request)

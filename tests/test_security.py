@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.test import Client, RequestFactory, override_settings
+from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 from django.utils import timezone
 
@@ -630,3 +630,53 @@ def test_signed_cookie_sessions_without_logging_users_out_get_no_warning() -> No
 @pytest.mark.parametrize("engine", ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cache"])
 def test_server_side_sessions_get_no_warning(engine: str) -> None:
     assert check_ids(SESSION_ENGINE=engine) == []
+
+
+# Finding 9: a request.urlconf set by a middleware placed after this one broke the admin exemption.
+
+URLCONF_CHOSEN_LATER = [*settings.MIDDLEWARE, "tests.middleware.ShopUrlconfMiddleware"]
+ASYNC_URLCONF_CHOSEN_LATER = [*settings.MIDDLEWARE, "tests.middleware.AsyncShopUrlconfMiddleware"]
+
+
+@override_settings(MIDDLEWARE=URLCONF_CHOSEN_LATER)
+def test_admin_path_of_the_root_urlconf_is_blocked_when_a_later_middleware_routes_it_elsewhere(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    response = client.get("/admin/orders/")  # the admin in ROOT_URLCONF, the shop in the request's urlconf
+    assert response.status_code == 503
+    assert b"Shop page" not in response.content
+
+
+@override_settings(MIDDLEWARE=URLCONF_CHOSEN_LATER)
+def test_exempt_view_of_the_root_urlconf_is_blocked_when_a_later_middleware_routes_it_elsewhere(
+    customer_client: Client, maintenance: MaintenanceSettings
+) -> None:
+    response = customer_client.get("/exempt-view/")
+    assert response.status_code == 503
+    assert "_auth_user_id" not in customer_client.session  # blocked as a customer is: logged out
+
+
+@override_settings(MIDDLEWARE=URLCONF_CHOSEN_LATER)
+def test_path_exemptions_do_not_depend_on_the_urlconf(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/health").status_code == 404  # exempt, then not found in the shop's urlconf
+
+
+@pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
+@override_settings(MIDDLEWARE=ASYNC_URLCONF_CHOSEN_LATER)
+async def test_async_admin_path_is_blocked_when_a_later_middleware_routes_it_elsewhere(
+    async_client: AsyncClient, maintenance: MaintenanceSettings
+) -> None:
+    response = await async_client.get("/admin/orders/")
+    assert response.status_code == 503
+
+
+def test_admin_stays_exempt_when_the_urlconf_is_chosen_before_this_middleware(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    before = list(settings.MIDDLEWARE)
+    before.insert(
+        before.index("maintenance_mode.middleware.MaintenanceModeMiddleware"), "tests.middleware.ShopUrlconfMiddleware"
+    )
+    with override_settings(MIDDLEWARE=before):
+        assert client.get("/backoffice/login/").status_code == 200
+        assert client.get("/admin/orders/").status_code == 503

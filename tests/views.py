@@ -107,3 +107,8 @@ async def async_hidden_write(request: HttpRequest) -> HttpResponse:
 
     await Group.objects.acreate(name="async visit")
     return HttpResponse("<html><body>counted</body></html>")
+
+
+def shop_page(request: HttpRequest, rest: str) -> HttpResponse:
+    """A live page of the shop in tests.urls_shop_under_admin."""
+    return HttpResponse("<html><body><h1>Shop page</h1></body></html>")
