@@ -88,6 +88,7 @@ def asgi_target() -> Target:
             Variant("noop", "(b) base + empty pass-through middleware", [*BASE_MIDDLEWARE, PASS_THROUGH], None, 200),
             Variant("off", "(c) base + maintenance-shield, maintenance OFF", stack, False, 200),
             Variant("on", "(d) base + maintenance-shield, maintenance ON (anonymous, HTML)", stack, True, 503),
+            wsgi_bench.read_only_variant(stack),
         ],
         setup=wsgi_bench.shield_setup,
     )

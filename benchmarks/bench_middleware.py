@@ -112,7 +112,9 @@ class Variant:
     key: str
     label: str
     middleware: list[str]
-    maintenance: bool | None  # the state set before each batch; None: no maintenance middleware
+    # The state set before each batch: on, off, READ_ONLY (on in read-only mode);
+    # None: no maintenance middleware.
+    maintenance: bool | str | None
     expected_status: int
     app: Any = None  # a WSGIHandler here, an ASGIHandler in bench_asgi.py
 
@@ -127,8 +129,11 @@ class Target:
     variants: list[Variant]
     # Called once Django is set up (the app can be imported then); fills in the two below.
     setup: Callable[[Target], None]
-    set_state: Callable[[bool], None] = lambda on: None
+    set_state: Callable[[bool | str], None] = lambda on: None
     describe: Callable[[], str] = lambda: ""
+
+
+READ_ONLY = "read-only"
 
 
 def base_variants(prefix: str) -> list[Variant]:
@@ -148,13 +153,15 @@ def shield_setup(target: Target) -> None:
     # cached, as it stays in production while the state does not change.
     fields = {field.name for field in dataclasses.fields(Snapshot)}
 
-    def snapshot(on: bool) -> Any:
-        extra: dict[str, Any] = {"signalled_active": on} if "signalled_active" in fields else {}
-        return Snapshot(enabled=on, version=1, **extra)
+    def snapshot(on: bool | str) -> Any:
+        extra: dict[str, Any] = {"signalled_active": bool(on)} if "signalled_active" in fields else {}
+        if on == READ_ONLY:
+            extra["mode"] = READ_ONLY
+        return Snapshot(enabled=bool(on), version=1, **extra)
 
-    snapshots = {on: snapshot(on) for on in (True, False)}
+    snapshots = {on: snapshot(on) for on in (True, False, *((READ_ONLY,) if "mode" in fields else ()))}
 
-    def set_state(on: bool) -> None:
+    def set_state(on: bool | str) -> None:
         # reset() first: publish() ignores a snapshot older than the one it has.
         state.store.reset()
         state.store.publish(snapshots[on])
@@ -170,6 +177,11 @@ def shield_setup(target: Target) -> None:
     target.describe = describe
 
 
+def read_only_variant(stack: list[str]) -> Variant:
+    """Read-only maintenance, an anonymous GET: the live page, plus the notice put into it."""
+    return Variant("read-only", "(e) base + maintenance-shield, READ-ONLY, anonymous GET", stack, READ_ONLY, 200)
+
+
 def shield_target(tmp: Path) -> Target:
     stack = [*BASE_MIDDLEWARE, MIDDLEWARE_PATH]
     return Target(
@@ -181,6 +193,7 @@ def shield_target(tmp: Path) -> Target:
             *base_variants(""),
             Variant("off", "(c) base + maintenance-shield, maintenance OFF", stack, False, 200),
             Variant("on", "(d) base + maintenance-shield, maintenance ON (anonymous, HTML)", stack, True, 503),
+            read_only_variant(stack),
         ],
         setup=shield_setup,
     )
@@ -189,8 +202,8 @@ def shield_target(tmp: Path) -> Target:
 def dmm_setup(target: Target) -> None:
     core = importlib.import_module("maintenance_mode.core")
 
-    def set_state(on: bool) -> None:
-        core.set_maintenance_mode(on)
+    def set_state(on: bool | str) -> None:
+        core.set_maintenance_mode(bool(on))
 
     def describe() -> str:
         from importlib.metadata import version
@@ -570,6 +583,15 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
             f"{on['ratio_ci_high']:.3f}; target ≤ {ON_BAR:.2f} ×)",
         )
         line(on["queries_per_request"] == 0, f"ON makes {on['queries_per_request']:g} queries/request")
+    if "read-only" in by_key and "off" in by_key:
+        read, off = by_key["read-only"], by_key["off"]
+        line(
+            read["queries_per_request"] == 0,
+            f"READ-ONLY GET (the live page + the notice) costs {read['ratio_median']:.3f} × (a) (95% CI"
+            f" {read['ratio_ci_low']:.3f}–{read['ratio_ci_high']:.3f}),"
+            f" {read['ratio_median'] / off['ratio_median']:.3f} × OFF;"
+            f" {read['queries_per_request']:g} queries/request (target 0)",
+        )
     for mine, theirs in (("off", "dmm-off"), ("on", "dmm-on")):
         if mine in by_key and theirs in by_key:
             a, b = by_key[mine]["ratio_median"], by_key[theirs]["ratio_median"]
@@ -632,7 +654,7 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         metavar="VARIANT",
-        help="instead of measuring, cProfile one batch of a variant (base, noop, off, on; with --target dmm:"
+        help="instead of measuring, cProfile one batch of a variant (base, noop, off, on, read-only; with --target dmm:"
         " dmm-base, dmm-noop, dmm-off, dmm-on)",
     )
     args = parser.parse_args()

@@ -317,7 +317,7 @@ def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> Http
     match = _BODY_TAG.search(body)
     if match is None:
         return response
-    notice = _encoded(page.read_only_notice_html(snapshot), response)
+    notice = page.read_only_notice_bytes(snapshot, response.charset)
     if notice is None:
         return response
     return _replace_content(response, body[: match.end()] + notice + body[match.end() :])

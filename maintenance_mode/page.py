@@ -128,13 +128,34 @@ def indicator_html(read_only: bool = False) -> str:
 
 
 def read_only_notice_html(snapshot: Snapshot) -> str:
-    """The notice every visitor sees on the live site while it is read-only; rendered
-    once per state, language, time zone and day (the end reads "18:30" on its day)."""
-    zone, today = "", None
-    if snapshot.ends_at is not None:
-        zone, today = timezone.get_current_timezone_name(), timezone.localdate()
-    render = _render_notice if settings.DEBUG else _cached_notice
-    return render(snapshot, get_language(), zone, today)
+    """The notice every visitor sees on the live site while it is read-only."""
+    return _render_notice(snapshot, get_language(), *_notice_moment(snapshot))
+
+
+def read_only_notice_bytes(snapshot: Snapshot, charset: str) -> bytes | None:
+    """The notice encoded for a page in ``charset`` (``None``: a charset Python does
+    not know); rendered once per state, language, time zone, day and charset, since
+    every visitor's page carries it."""
+    encode = _encode_notice if settings.DEBUG else _cached_notice_bytes
+    return encode(snapshot, get_language(), *_notice_moment(snapshot), charset)
+
+
+def _notice_moment(snapshot: Snapshot) -> tuple[str, date | None]:
+    # The end reads "18:30" on its day and with its date before: the zone and the day matter.
+    if snapshot.ends_at is None:
+        return "", None
+    return timezone.get_current_timezone_name(), timezone.localdate()
+
+
+def _encode_notice(
+    snapshot: Snapshot, language: str | None, zone: str, today: date | None, charset: str
+) -> bytes | None:
+    try:
+        # Characters the page's charset lacks become character references:
+        # the notice must never turn a page into a 500.
+        return _render_notice(snapshot, language, zone, today).encode(charset, errors="xmlcharrefreplace")
+    except LookupError:
+        return None
 
 
 def _render_notice(snapshot: Snapshot, language: str | None, zone: str, today: date | None) -> str:
@@ -147,9 +168,9 @@ def _render_notice(snapshot: Snapshot, language: str | None, zone: str, today: d
     return render_to_string("maintenance_mode/read_only_notice.html", {"until": until})
 
 
-_cached_notice = functools.lru_cache(maxsize=64)(_render_notice)
+_cached_notice_bytes = functools.lru_cache(maxsize=64)(_encode_notice)
 
 
 def clear_caches() -> None:
     _pages.clear()
-    _cached_notice.cache_clear()
+    _cached_notice_bytes.cache_clear()
