@@ -69,8 +69,8 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: b
     if not may_block and _user_needs_io(request):
         return Verdict.NEEDS_IO
     user = _user(request)
-    logged_in = user is not None and user.is_authenticated
-    if logged_in and compiled.is_admin(user):
+    logged_in = user is not None
+    if logged_in and _is_admin(compiled, user):
         return Verdict.SERVE_WITH_NOTICE
     if path_exemptions and _view_is_exempt(request):  # the admin, and @maintenance_exempt views
         return Verdict.SERVE_EXEMPT_VIEW
@@ -89,18 +89,50 @@ _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
 
 def _user(request: HttpRequest) -> Any:
-    """``request.user``, or ``None`` when it can only be anonymous.
+    """The logged-in ``request.user``, or ``None`` for an anonymous visitor.
 
     AuthenticationMiddleware's lazy user is read from the session; with no
     session cookie there is no session, so a visitor without one is known to
     be anonymous without building the session or the user (most of a blocked
-    request's cost during a flood).
+    request's cost during a flood). A session or user store that fails (the
+    database under maintenance, a dead session cache) makes the visitor
+    anonymous: blocked while maintenance is on, never a 500.
     """
     user = getattr(request, "user", None)
     untouched = isinstance(user, SimpleLazyObject) and user._wrapped is empty
     if untouched and settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return None
-    return user
+    try:
+        logged_in = user is not None and user.is_authenticated
+    except Exception as error:  # noqa: BLE001 - DatabaseError, a cache client's, a custom backend's
+        session_failures.failed("session store", error, "treating the visitor as anonymous")
+        return None
+    session_failures.succeeded("session store")
+    return user if logged_in else None
+
+
+def _is_admin(compiled: Rules, user: Any) -> bool:
+    try:
+        return compiled.is_admin(user)
+    except Exception as error:  # noqa: BLE001 - a permission check that queries a failing database
+        session_failures.failed("user store", error, "treating the user as no administrator")
+        return False
+
+
+def _logout(request: HttpRequest) -> None:
+    try:
+        logout(request)  # deletes the session from the store, not only the cookie
+    except Exception as error:  # noqa: BLE001 - the session store failed the delete
+        session_failures.failed("session store", error, "showing the page without logging the visitor out")
+        session = getattr(request, "session", None)
+        if session is not None:
+            # SessionMiddleware would otherwise retry the failed write on the
+            # way out, and turn the page into a 500.
+            session.modified = False
+
+
+# Logs a failing session or user store once per ERROR_LOG_INTERVAL, not per request.
+session_failures = state.FailureLog(time.monotonic)
 
 
 def _user_needs_io(request: HttpRequest) -> bool:
@@ -181,7 +213,7 @@ def settle(
     if verdict is Verdict.GRANT_BYPASS:
         return verdict, grant_bypass(request, snapshot)
     if verdict is Verdict.LOGOUT_AND_BLOCK:  # never with may_block=False: the user is logged in
-        logout(request)  # deletes the session from the store, not only the cookie
+        _logout(request)
     read_only = verdict is Verdict.REFUSE_WRITE
     html = None
     if not may_block and not wants_json(request):

@@ -93,7 +93,7 @@ def _same_state(new: Snapshot, old: Snapshot | None) -> bool:
     return old is not None and new.to_payload() == old.to_payload()
 
 
-class _FailureLog:
+class FailureLog:
     """Logs a failing source once per interval, and once when it recovers."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -183,7 +183,7 @@ class Store:
         """Forget the snapshot and past failures, e.g. when settings change in tests."""
         with self._lock:
             self._epoch += 1  # a reading in flight belongs to the old settings: dropped
-            self._failures = _FailureLog(self._clock)
+            self._failures = FailureLog(self._clock)
             self._last_good: Snapshot | None = None
             self._current = _NEVER_READ
             self._expires = -math.inf

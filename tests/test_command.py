@@ -334,3 +334,78 @@ def test_no_warning_without_a_shared_cache() -> None:
     err = StringIO()
     call_command("maintenance", "on", stdout=StringIO(), stderr=err)
     assert err.getvalue() == ""
+
+
+@pytest.fixture
+def database_gone() -> Any:
+    """The settings table is gone, as if the database were (autocommit: PostgreSQL keeps going)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE maintenance_mode_maintenancesettings RENAME TO mm_gone")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE mm_gone RENAME TO maintenance_mode_maintenancesettings")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", [["on"], ["off"], ["status"]])
+def test_database_down_is_a_short_error_pointing_to_force(database_gone: None, action: list[str]) -> None:
+    with pytest.raises(CommandError) as raised:
+        run(*action)
+    message = str(raised.value)
+    assert message.startswith("The database is unavailable (OperationalError: ")
+    assert "MAINTENANCE_MODE_FORCE = True" in message
+    assert len(message.splitlines()) == 1
+    assert raised.value.__cause__ is not None  # --traceback still shows the driver's error
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(MAINTENANCE_MODE_FORCE=True)
+def test_status_under_force_works_with_the_database_down(database_gone: None) -> None:
+    output = run("status")
+    assert "Maintenance mode: ON" in output
+    assert "forced on by MAINTENANCE_MODE_FORCE: the database is not read" in output
+    assert json.loads(run("status", "--json")) == {"active": True, "forced": True, "database_read": False}
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(MAINTENANCE_MODE_FORCE=False)
+def test_status_under_forced_off_works_with_the_database_down(database_gone: None) -> None:
+    assert "Maintenance mode: off" in run("status")
+    assert json.loads(run("status", "--json"))["active"] is False
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit: the publication runs inside the command
+def test_hung_cache_after_the_commit_costs_a_warning_not_a_hang(settings: Any) -> None:
+    """Redis took the connection and stopped answering: the change is saved and the command says what lags."""
+    import threading
+    import uuid
+
+    from django.core.cache import caches
+
+    from tests.redis_helpers import REDIS_URL, require_redis
+
+    require_redis()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
+        },
+    }
+    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
+    settings.MAINTENANCE_MODE_PUBLISH_TIMEOUT = 0.2
+    shared = caches["shared"]
+    release = threading.Event()
+    out, err = StringIO(), StringIO()
+    try:
+        with mock.patch.object(shared, "set", side_effect=lambda *args, **kwargs: release.wait(30)):
+            call_command("maintenance", "on", stdout=out, stderr=err)
+    finally:
+        release.set()
+    assert row().enabled
+    assert "Maintenance mode: ON" in out.getvalue()
+    assert "other servers may keep the previous state for up to 60 s" in err.getvalue()
+    assert "no answer within 0.2 s" in err.getvalue()

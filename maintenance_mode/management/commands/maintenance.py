@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from django.utils import timezone
 
 from maintenance_mode import bypass, export, schedule
@@ -87,8 +88,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.act(options)
+        except DatabaseError as error:
+            # What failed and the way out, not a hundred lines of driver
+            # traceback (still there with --traceback, as the cause).
+            raise CommandError(
+                f"The database is unavailable ({type(error).__name__}: {str(error).strip()}); nothing was "
+                "changed. To switch maintenance on or off without it, set MAINTENANCE_MODE_FORCE = True "
+                "(or False) in the settings and restart the app servers."
+            ) from error
+
+    def act(self, options: dict[str, Any]) -> None:
         action = options["action"]
         if action == "status":
+            if conf.FORCE is not None:
+                self.show_forced_status(as_json=options["json"])  # forced: the database is not read
+                return
             self.show_status(MaintenanceSettings.load(), as_json=options["json"])
             return
         if action == "render":
@@ -175,6 +191,18 @@ class Command(BaseCommand):
         self.stdout.write(export.summary(written))
         for warning in export.warnings(written):
             self.stderr.write(self.style.WARNING(warning))
+
+    def show_forced_status(self, *, as_json: bool) -> None:
+        forced = bool(conf.FORCE)
+        if as_json:
+            self.stdout.write(json.dumps({"active": forced, "forced": forced, "database_read": False}, indent=2))
+            return
+        state = self.style.WARNING("ON") if forced else self.style.SUCCESS("off")
+        self.stdout.write(
+            f"Maintenance mode: {state}\n"
+            f"  forced {'on' if forced else 'off'} by MAINTENANCE_MODE_FORCE: the database is not read "
+            "(its settings apply again once MAINTENANCE_MODE_FORCE is unset)"
+        )
 
     def show_status(self, row: MaintenanceSettings, *, as_json: bool) -> None:
         snapshot = Snapshot.from_instance(row)

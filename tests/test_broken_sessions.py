@@ -1,0 +1,146 @@
+"""A session or user store that fails never turns the page into a 500.
+
+The documented use of ``MAINTENANCE_MODE_FORCE`` is "the database itself is
+under maintenance": then the session table is as gone as the rest, and a
+visitor with a session cookie must get the page like everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from maintenance_mode import middleware, state
+
+# Autocommit: on PostgreSQL a failed query must not abort the test's own transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Tables:
+    """Renames tables away, as if the database had lost them, and back."""
+
+    def __init__(self) -> None:
+        self.hidden: list[str] = []
+
+    def __call__(self, table: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_hidden")
+        self.hidden.append(table)
+
+    def restore(self) -> None:
+        while self.hidden:
+            table = self.hidden.pop()
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER TABLE {table}_hidden RENAME TO {table}")
+
+
+@pytest.fixture
+def hide_table() -> Iterator[Tables]:
+    tables = Tables()
+    yield tables
+    tables.restore()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees its own first failure logged."""
+    monkeypatch.setattr(middleware, "session_failures", state.FailureLog(time.monotonic))
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_forced_page_with_the_session_table_gone_is_served_to_a_visitor_with_a_session(
+    settings: SettingsWrapper, customer: User, hide_table: Tables, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+    hide_table("django_session")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        for _ in range(5):
+            response = client.get("/")
+            assert response.status_code == 503
+            assert b"maintenance" in response.content.lower()
+    assert caplog.text.count("the session store is unavailable") == 1  # once per interval, not per request
+    assert "treating the visitor as anonymous" in caplog.text
+
+
+def test_forced_page_with_the_session_table_gone_is_served_without_a_cookie(
+    settings: SettingsWrapper, hide_table: Tables
+) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    hide_table("django_session")
+    assert Client().get("/").status_code == 503
+
+
+def test_administrator_whose_session_cannot_be_read_gets_the_page(
+    settings: SettingsWrapper, staff_user: User, hide_table: Tables
+) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(staff_user)
+    hide_table("django_session")
+    assert client.get("/").status_code == 503  # not recognised, so not let through: never a 500
+
+
+def test_session_store_back_is_logged_and_users_recognised_again(
+    settings: SettingsWrapper, staff_user: User, hide_table: Tables, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(staff_user)
+    hide_table("django_session")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        assert client.get("/").status_code == 503
+        hide_table.restore()
+        assert client.get("/").status_code == 200
+    assert "the session store is back" in caplog.text
+
+
+def test_logout_that_cannot_delete_the_session_still_serves_the_page(
+    settings: SettingsWrapper, customer: User, hide_table: Tables, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cached_db sessions: the session is read from the cache, the delete fails in the database."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+    hide_table("django_session")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        response = client.get("/")
+    assert response.status_code == 503
+    assert "showing the page without logging the visitor out" in caplog.text
+
+
+def test_permission_check_on_a_failing_database_treats_the_user_as_no_administrator(
+    settings: SettingsWrapper, customer: User, hide_table: Tables, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MAINTENANCE_MODE_FORCE = True
+    settings.MAINTENANCE_MODE_ADMIN_CHECK = "perm:maintenance_mode.change_maintenancesettings"
+    client = logged_in(customer)
+    hide_table("auth_user_user_permissions")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        assert client.get("/").status_code == 503
+    assert "the user store is unavailable" in caplog.text
+    assert not Session.objects.exists()  # then logged out like any non-administrator
+
+
+def test_logged_in_user_without_a_session_gets_the_page(settings: SettingsWrapper, customer: User) -> None:
+    """A token-auth middleware sets request.user with no session at all: nothing to flush, no 500."""
+    from django.test import RequestFactory
+
+    settings.MAINTENANCE_MODE_FORCE = True
+    request = RequestFactory().get("/")
+    request.user = customer
+    verdict, response = middleware.settle(request, state.store.current(), time.time())
+    assert verdict is middleware.Verdict.LOGOUT_AND_BLOCK
+    assert response is not None
+    assert response.status_code == 503
