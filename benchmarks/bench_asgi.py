@@ -89,6 +89,16 @@ def asgi_target() -> Target:
             Variant("off", "(c) base + maintenance-shield, maintenance OFF", stack, False, 200),
             Variant("on", "(d) base + maintenance-shield, maintenance ON (anonymous, HTML)", stack, True, 503),
             wsgi_bench.read_only_variant(stack),
+            # Not a bar: what any 503 costs under ASGI, where Django hands every response >= 400
+            # to a thread for log_response() (even one marked as logged); (d) pays that hop too.
+            Variant(
+                "base503",
+                "(f) base stack, the view answers a 503 itself (reference, not a bar)",
+                BASE_MIDDLEWARE,
+                None,
+                503,
+                path="/unavailable/",
+            ),
         ],
         setup=wsgi_bench.shield_setup,
     )
@@ -124,10 +134,16 @@ async def _send(message: dict[str, Any]) -> None:
     pass
 
 
-async def run_batch(app: ASGIApp, count: int) -> None:
+def scope(variant: Variant) -> dict[str, Any]:
+    if variant.path == SCOPE["path"]:
+        return SCOPE
+    return {**SCOPE, "path": variant.path, "raw_path": variant.path.encode()}
+
+
+async def run_batch(app: ASGIApp, count: int, scope: dict[str, Any] = SCOPE) -> None:
     """The timed loop: the same for every variant."""
     for _ in range(count):
-        await app(SCOPE.copy(), receiver(), _send)
+        await app(scope.copy(), receiver(), _send)
 
 
 def check(loop: asyncio.AbstractEventLoop, target: Target, variant: Variant, *, set_state: bool = True) -> int:
@@ -139,7 +155,7 @@ def check(loop: asyncio.AbstractEventLoop, target: Target, variant: Variant, *, 
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    loop.run_until_complete(variant.app(SCOPE.copy(), receiver(), send))
+    loop.run_until_complete(variant.app(scope(variant).copy(), receiver(), send))
     status = messages[0]["status"]
     body = b"".join(message.get("body", b"") for message in messages[1:])
     if status != variant.expected_status:
@@ -216,7 +232,7 @@ def measure(loop: asyncio.AbstractEventLoop, target: Target, plan: Plan) -> dict
     for variant in variants:
         if variant.maintenance is not None:
             target.set_state(variant.maintenance)
-        loop.run_until_complete(run_batch(variant.app, max(batch // 2, 1)))
+        loop.run_until_complete(run_batch(variant.app, max(batch // 2, 1), scope(variant)))
 
     rng = random.Random(seed)
     times: dict[str, list[float]] = {variant.key: [] for variant in variants}
@@ -234,7 +250,7 @@ def measure(loop: asyncio.AbstractEventLoop, target: Target, plan: Plan) -> dict
                 gc.collect()
                 gc.disable()
                 started = clock()
-                loop.run_until_complete(run_batch(variant.app, batch))
+                loop.run_until_complete(run_batch(variant.app, batch, scope(variant)))
                 elapsed = clock() - started
                 gc.enable()
                 queries.current = ""
@@ -298,9 +314,9 @@ def profile(loop: asyncio.AbstractEventLoop, target: Target, key: str, batch: in
     check(loop, target, variant)
     if variant.maintenance is not None:
         target.set_state(variant.maintenance)
-    loop.run_until_complete(run_batch(variant.app, batch))  # warm-up
+    loop.run_until_complete(run_batch(variant.app, batch, scope(variant)))  # warm-up
     profiler = cProfile.Profile()
-    profiler.runcall(loop.run_until_complete, run_batch(variant.app, batch))
+    profiler.runcall(loop.run_until_complete, run_batch(variant.app, batch, scope(variant)))
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("cumulative").print_stats(limit)
@@ -346,7 +362,7 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the per-round shuffle")
     parser.add_argument(
-        "--profile", metavar="VARIANT", help="instead of measuring, cProfile one batch (base, noop, off, on)"
+        "--profile", metavar="VARIANT", help="instead of measuring, cProfile one batch (base, noop, off, on, base503)"
     )
     args = parser.parse_args()
     if args.rounds < 4 or args.batch < 1 or args.passes < 1:
@@ -360,6 +376,11 @@ def main() -> int:
         print(json.dumps(results))
         return 0
     text = wsgi_bench.report(results, title="ASGI middleware micro-benchmark", isolated=ISOLATED)
+    rows = {row["key"]: row for row in results[0]["rows"]}
+    text += (
+        f"\n- (reference) ON costs {rows['on']['ratio_median'] / rows['base503']['ratio_median']:.3f} × a bare 503"
+        " from the view (f), which pays Django's log_response() thread hop too"
+    )
     print(text)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -117,6 +117,7 @@ class Variant:
     maintenance: bool | str | None
     expected_status: int
     app: Any = None  # a WSGIHandler here, an ASGIHandler in bench_asgi.py
+    path: str = "/"  # bench_asgi.py's reference 503 has a URL of its own
 
 
 @dataclasses.dataclass

@@ -10,4 +10,5 @@ from benchsite import views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", views.async_index, name="index"),
+    path("unavailable/", views.async_unavailable),
 ]
