@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/rendered-page/", views.rendered_page_as_json),
     path("maintenance/", include("maintenance_mode.urls")),
     path("account/", views.account),
+    path("notes/", views.notes),
     path("hidden-write/", views.hidden_write),
     path("swallowed-write/", views.swallowed_write),
     path("sign-in-link/", views.session_and_sign_in),

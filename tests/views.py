@@ -112,3 +112,25 @@ async def async_hidden_write(request: HttpRequest) -> HttpResponse:
 def shop_page(request: HttpRequest, rest: str) -> HttpResponse:
     """A live page of the shop in tests.urls_shop_under_admin."""
     return HttpResponse("<html><body><h1>Shop page</h1></body></html>")
+
+
+NOTES_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>Notes</title></head>
+<body><main><h1>Notes</h1><ul>{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>
+<form method="post">{% csrf_token %}<label for="note">Note</label> <input id="note" name="note" required>
+<button type="submit">Add the note</button></form></main></body></html>"""
+
+
+def notes(request: HttpRequest) -> HttpResponse:
+    """A page with a form that writes (for the browser tests of read-only maintenance)."""
+    from django.contrib.auth.models import Group
+    from django.shortcuts import redirect
+    from django.template import engines
+
+    if request.method == "POST":
+        Group.objects.create(name=request.POST["note"])
+        return redirect(request.path)
+    template = engines["django"].from_string(NOTES_PAGE)
+    names = Group.objects.order_by("id").values_list("name", flat=True)
+    return HttpResponse(template.render({"notes": list(names)}, request))
