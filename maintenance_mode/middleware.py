@@ -349,10 +349,13 @@ def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> Http
     match = _BODY_TAG.search(body)
     if match is None:
         return response
-    notice = page.read_only_notice_bytes(snapshot, response.charset)
+    charset = response.charset  # parsed from Content-Type on each read: once, then pinned
+    notice = page.read_only_notice_bytes(snapshot, charset)
     if notice is None:
         return response
-    return _replace_content(response, body[: match.end()] + notice + body[match.end() :])
+    response.charset = charset
+    at = match.end()
+    return _replace_content(response, body[:at] + notice + body[at:])
 
 
 _BODY_TAG = re.compile(rb"<body(?:\s[^>]*)?>", re.IGNORECASE)
