@@ -407,6 +407,26 @@ class TestAsyncReadOnly:
         await sync_to_async(switch_read_only)()
         assert (await async_client.post("/api/webhooks/stripe")).status_code == 200
 
+    @pytest.mark.parametrize("method", ["head", "options"])
+    async def test_async_head_and_options_reach_the_site(self, async_client: AsyncClient, method: str) -> None:
+        await sync_to_async(switch_read_only)()
+        assert (await getattr(async_client, method)("/async/")).status_code == 200
+
+    async def test_async_bypass_cookie_holder_keeps_writing(self) -> None:
+        await sync_to_async(switch_read_only)(bypass_secret="preview-token-123")
+        client = AsyncClient()
+        client.cookies["maintenance_bypass"] = bypass.make_cookie_value("preview-token-123")
+        response = await client.post("/async/")
+        assert response.status_code == 200
+        assert b"Read-only maintenance is on" in response.content
+
+    async def test_async_administrator_signs_in_through_the_admin(self, staff_user: User) -> None:
+        await sync_to_async(switch_read_only)()
+        client = AsyncClient()
+        response = await client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+        assert response.status_code == 302
+        assert (await client.get("/admin/")).status_code == 200
+
 
 # Signals
 
