@@ -349,7 +349,8 @@ def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> Http
     match = _BODY_TAG.search(body)
     if match is None:
         return response
-    charset = response.charset  # parsed from Content-Type on each read: once, then pinned
+    # HttpResponse.charset parses Content-Type on every read: once per distinct header here.
+    charset = _charset_of(response.get("Content-Type", ""), settings.DEFAULT_CHARSET)
     notice = page.read_only_notice_bytes(snapshot, charset)
     if notice is None:
         return response
@@ -359,6 +360,14 @@ def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> Http
 
 
 _BODY_TAG = re.compile(rb"<body(?:\s[^>]*)?>", re.IGNORECASE)
+_CHARSET = re.compile(r";\s*charset=(?P<charset>[^\s;]+)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=16)
+def _charset_of(content_type: str, default: str) -> str:
+    """What ``HttpResponse.charset`` reads from this Content-Type."""
+    match = _CHARSET.search(content_type)
+    return match["charset"].replace('"', "") if match else default
 
 
 def _is_full_html_page(response: HttpResponseBase) -> TypeGuard[HttpResponse]:
