@@ -212,10 +212,16 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     assert token
     saved = admin.request(
         form_url,
-        {"csrfmiddlewaretoken": token.group(1), "message": "Back at noon.", "bypass_secret": "readme-secret-123"},
+        # What the form posts: a browser always submits the mode <select>.
+        {
+            "csrfmiddlewaretoken": token.group(1),
+            "mode": "full",
+            "message": "Back at noon.",
+            "bypass_secret": "readme-secret-123",
+        },
         headers={"Referer": form_url},
     )
-    assert saved.status == 302
+    assert saved.status == 302, re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', saved.body, re.S)
     wait_for_status(site.url + "/", 200)
     assert "Maintenance mode: off" in site.manage("maintenance", "status")
     history = admin.request(site.url + "/admin/maintenance_mode/maintenanceevent/")
