@@ -1,7 +1,9 @@
 """The example shop: SQLite by default; DATABASE_URL-free switches by environment:
 
-- ``SHOP_DB=postgres`` uses PostgreSQL on 127.0.0.1 (database ``SHOP_DB_NAME``);
-- ``SHOP_REDIS=1`` shares the state through Redis on 127.0.0.1:6379;
+- ``SHOP_DB=postgres`` uses PostgreSQL on 127.0.0.1 (database ``SHOP_DB_NAME``,
+  ``SHOP_DB_PORT``, 5432 by default);
+- ``SHOP_REDIS=1`` shares the state through Redis on 127.0.0.1:6379
+  (``SHOP_REDIS_TIMEOUTS=0``: without the short socket timeouts);
 - ``MAINTENANCE_MODE_FORCE=on|off`` forces maintenance without the database.
 """
 
@@ -71,8 +73,8 @@ if os.environ.get("SHOP_DB") == "postgres":
             "ENGINE": "django.db.backends.postgresql",
             "NAME": os.environ.get("SHOP_DB_NAME", "shop"),
             "USER": os.environ.get("SHOP_DB_USER", "postgres"),
-            "HOST": "127.0.0.1",
-            "PORT": 5432,
+            "HOST": os.environ.get("SHOP_DB_HOST", "127.0.0.1"),
+            "PORT": int(os.environ.get("SHOP_DB_PORT", "5432")),
         }
     }
 else:
@@ -90,7 +92,12 @@ if os.environ.get("SHOP_REDIS"):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("SHOP_REDIS_URL", "redis://127.0.0.1:6379/0"),
             "KEY_PREFIX": os.environ.get("SHOP_CACHE_PREFIX", "shop"),
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            # SHOP_REDIS_TIMEOUTS=0: Django's default OPTIONS, as a new project has them.
+            "OPTIONS": (
+                {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+                if os.environ.get("SHOP_REDIS_TIMEOUTS", "1") == "1"
+                else {}
+            ),
         }
     }
 

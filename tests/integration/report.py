@@ -37,6 +37,18 @@ def faults(scenario: str, tally: Tally) -> None:
     _add("faults", f"{scenario}: {tally}")
 
 
+def hang(fault: str, server: str, longest_gap: float, tally: Tally, worker_kills: int) -> None:
+    """One row of the table of hangs: the longest stretch without a completed response."""
+    _add(
+        "hangs",
+        f"| {fault} | {server} | {longest_gap:.2f} s | {tally.responses} ({_statuses(tally)}) | {worker_kills} |",
+    )
+
+
+def _statuses(tally: Tally) -> str:
+    return ", ".join(f"{status or 'none'}: {count}" for status, count in sorted(tally.statuses.items()))
+
+
 def note(scenario: str, text: str) -> None:
     _add("faults", f"{scenario}: {text}")
 
@@ -49,14 +61,25 @@ def _add(section: str, text: str) -> None:
 def summary() -> list[str]:
     if not _lines:
         return []
-    lines = [
-        f"State propagation (MAINTENANCE_MODE_STATE_TTL={STATE_TTL} s; bound TTL + {MARGIN} s = "
-        f"{PROPAGATION_BOUND} s, measured from the row's updated_at to the answer's arrival):"
-    ]
-    lines += [f"  {line.text}" for line in _lines if line.section == "propagation"]
+    propagation_lines = [f"  {line.text}" for line in _lines if line.section == "propagation"]
+    lines: list[str] = []
+    if propagation_lines:
+        lines += [
+            f"State propagation (MAINTENANCE_MODE_STATE_TTL={STATE_TTL} s; bound TTL + {MARGIN} s = "
+            f"{PROPAGATION_BOUND} s, measured from the row's updated_at to the answer's arrival):",
+            *propagation_lines,
+        ]
     fault_lines = [f"  {line.text}" for line in _lines if line.section == "faults"]
     if fault_lines:
         lines += ["Fault injection (every response of the background traffic):", *fault_lines]
+    hang_lines = [f"  {line.text}" for line in _lines if line.section == "hangs"]
+    if hang_lines:
+        lines += [
+            "Hangs (a service frozen or locked; the longest stretch without a completed response per server):",
+            "  | fault | server | longest gap | responses (by status) | workers killed |",
+            "  | --- | --- | ---: | --- | ---: |",
+            *hang_lines,
+        ]
     return lines
 
 

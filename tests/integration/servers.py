@@ -49,6 +49,11 @@ class Site:
     cache_prefix: str = ""
     # Django's advice for ASGI is no persistent connections; WSGI workers keep theirs.
     conn_max_age: int = 60
+    postgres_port: int = services.POSTGRES_PORT
+    # False: Django's default cache OPTIONS (no short socket timeouts), as a new project has them.
+    redis_timeouts: bool = True
+    # More settings, e.g. ``(("MAINTENANCE_MODE_FORCE", "on"),)``.
+    extra: tuple[tuple[str, str], ...] = ()
 
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(_SITE_VARIABLES)}
@@ -61,11 +66,13 @@ class Site:
             IT_CONN_MAX_AGE=str(self.conn_max_age),
         )
         if self.postgres_db is not None:
-            env.update(SHOP_DB="postgres", SHOP_DB_NAME=self.postgres_db)
+            env.update(SHOP_DB="postgres", SHOP_DB_NAME=self.postgres_db, SHOP_DB_PORT=str(self.postgres_port))
         elif self.sqlite_path is not None:
             env.update(SHOP_SQLITE=str(self.sqlite_path))
         if self.redis_url is not None:
             env.update(SHOP_REDIS="1", SHOP_REDIS_URL=self.redis_url, SHOP_CACHE_PREFIX=self.cache_prefix)
+            env.update(SHOP_REDIS_TIMEOUTS="1" if self.redis_timeouts else "0")
+        env.update(self.extra)
         return env
 
     def manage(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 90.0) -> str:
@@ -88,7 +95,7 @@ class Site:
 
     def read_state(self) -> services.StateRow:
         if self.postgres_db is not None:
-            return services.read_postgres_state(self.postgres_db)
+            return services.read_postgres_state(self.postgres_db, self.postgres_port)
         assert self.sqlite_path is not None
         with closing(sqlite3.connect(self.sqlite_path, timeout=5)) as connection:
             return services.state_row_from(connection.execute(services.STATE_QUERY).fetchone())
@@ -121,6 +128,8 @@ class Server:
     log_dir: Path
     port: int = field(default_factory=services.free_port)
     worker_pids: frozenset[int] = frozenset()
+    # More command-line options, e.g. ("--worker-class", "gthread", "--threads", "4").
+    options: tuple[str, ...] = ()
     _process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -146,6 +155,7 @@ class Server:
                 "--graceful-timeout",
                 "3",
                 *_gunicorn_version_flags(),
+                *self.options,
             ]
         return [
             sys.executable,
@@ -161,6 +171,7 @@ class Server:
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "3",
+            *self.options,
         ]
 
     def start(self, site: Site) -> None:

@@ -7,10 +7,15 @@ one fails the run instead of skipping it, so a broken CI box cannot pass green.
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,10 +64,8 @@ def require_machine_services() -> None:
 # --- PostgreSQL --------------------------------------------------------------
 
 
-def postgres_connection(dbname: str) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(
-        host=HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname=dbname, connect_timeout=3, autocommit=True
-    )
+def postgres_connection(dbname: str, port: int = POSTGRES_PORT) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(host=HOST, port=port, user=POSTGRES_USER, dbname=dbname, connect_timeout=3, autocommit=True)
 
 
 def create_database(name: str) -> None:
@@ -119,8 +122,8 @@ def state_row_from(values: tuple[object, ...] | None) -> StateRow:
     return StateRow(enabled=bool(enabled), version=version, updated_at=updated_at.timestamp())
 
 
-def read_postgres_state(dbname: str) -> StateRow:
-    with postgres_connection(dbname) as connection:
+def read_postgres_state(dbname: str, port: int = POSTGRES_PORT) -> StateRow:
+    with postgres_connection(dbname, port) as connection:
         return state_row_from(connection.execute(STATE_QUERY).fetchone())
 
 
@@ -183,6 +186,15 @@ class DedicatedRedis:
             time.sleep(0.05)
         raise RuntimeError(f"redis-server did not come up on port {self.port}; see {self._workdir}/redis.log")
 
+    def freeze(self) -> None:
+        """``SIGSTOP``: connections stay open and nothing answers, as with a hung server."""
+        assert self._process is not None
+        os.kill(self._process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None
+        os.kill(self._process.pid, signal.SIGCONT)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """The way an operator stops it: ``redis-cli shutdown nosave``."""
         subprocess.run(
@@ -199,6 +211,7 @@ class DedicatedRedis:
         """Finalizer: whatever state it is in, make sure our server is gone."""
         process = self._process
         if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             process.terminate()
             try:
                 process.wait(timeout=5)
@@ -208,3 +221,147 @@ class DedicatedRedis:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+# --- A PostgreSQL of our own ---------------------------------------------------
+
+
+def _postgres_binary(name: str) -> str | None:
+    """PATH first, then where Debian's packages put the server's binaries."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/local/bin")
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+class DedicatedPostgres:
+    """A PostgreSQL server of our own, on a free port, which tests may lock, freeze and stop.
+
+    ``initdb`` into a temporary directory owned by the ``postgres`` user (the
+    server refuses to run as root), started with ``runuser`` when we are root;
+    everything is removed by :meth:`cleanup`. The machine's PostgreSQL on 5432
+    is never touched.
+    """
+
+    def __init__(self) -> None:
+        binaries = {name: _postgres_binary(name) for name in ("initdb", "postgres")}
+        missing = [name for name, path in binaries.items() if path is None]
+        if missing:
+            unavailable(f"the PostgreSQL server binaries {missing} are not installed")
+        self._initdb, self._postgres = str(binaries["initdb"]), str(binaries["postgres"])
+        self._as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            runuser = shutil.which("runuser")
+            if runuser is None:
+                unavailable("runuser is needed to start PostgreSQL as the postgres user")
+            try:
+                import pwd
+
+                owner = pwd.getpwnam(POSTGRES_USER)
+            except KeyError:
+                unavailable("there is no postgres user to run a PostgreSQL server as")
+            self._as_postgres = [runuser, "-u", POSTGRES_USER, "--"]
+            self._uid, self._gid = owner.pw_uid, owner.pw_gid
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="mm-postgres-"))
+        self.data = self.root / "data"
+        self.sockets = self.root / "sockets"
+        self.sockets.mkdir()
+        if self._as_postgres:
+            for path in (self.root, self.sockets):
+                os.chown(path, self._uid, self._gid)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._frozen: list[int] = []
+
+    def init(self) -> None:
+        subprocess.run(
+            [*self._as_postgres, self._initdb, "-D", str(self.data), "-U", POSTGRES_USER, "--auth=trust", "-E", "UTF8"],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self._log is None:
+            self._log = (self.root / "postgres.log").open("ab")
+        self._process = subprocess.Popen(
+            [
+                *self._as_postgres,
+                self._postgres,
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.sockets),
+                "-c",
+                f"listen_addresses={HOST}",
+                "-c",
+                "fsync=off",  # a throwaway server: speed over durability
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        for _attempt in range(10_000):
+            try:
+                with self.connection("postgres"):
+                    return
+            except psycopg.Error:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not come up on port {self.port}; see {self.root}/postgres.log")
+
+    def connection(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
+        return postgres_connection(dbname, self.port)
+
+    def create_database(self, name: str) -> None:
+        with self.connection("postgres") as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def freeze(self) -> None:
+        """``SIGSTOP`` the postmaster, then every backend: nothing answers, nothing fails."""
+        postmaster = self.postmaster_pid()
+        os.kill(postmaster, signal.SIGSTOP)  # first: it forks no new backend meanwhile
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        self._frozen = [postmaster, *(int(child) for child in children)]
+        for pid in self._frozen[1:]:
+            with suppress(ProcessLookupError, FileNotFoundError):  # it ended meanwhile
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in reversed(self._frozen):
+            with suppress(ProcessLookupError, FileNotFoundError):  # it ended meanwhile
+                os.kill(pid, signal.SIGCONT)
+        self._frozen = []
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """A fast shutdown (``SIGINT``), as an operator's ``pg_ctl stop`` does."""
+        self.thaw()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        with suppress(ProcessLookupError, FileNotFoundError):  # it ended meanwhile
+            os.kill(self.postmaster_pid(), signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        self._process = None
+
+    def cleanup(self) -> None:
+        try:
+            self.stop()
+        finally:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -94,7 +94,7 @@ class Command(BaseCommand):
             # What failed and the way out, not a hundred lines of driver
             # traceback (still there with --traceback, as the cause).
             raise CommandError(
-                f"The database is unavailable ({type(error).__name__}: {str(error).strip()}); nothing was "
+                f"The database is unavailable ({type(error).__name__}: {' '.join(str(error).split())}); nothing was "
                 "changed. To switch maintenance on or off without it, set MAINTENANCE_MODE_FORCE = True "
                 "(or False) in the settings and restart the app servers."
             ) from error
