@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.contrib.sessions.models import Session
+from django.http import HttpResponseBase
 from django.test import AsyncClient, Client, RequestFactory, override_settings
+from django.utils.cache import has_vary_header
+from django.utils.http import parse_http_date
 
 from maintenance_mode import state
 from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
@@ -18,6 +22,11 @@ from maintenance_mode.snapshot import Snapshot
 from tests import views
 
 pytestmark = pytest.mark.django_db
+
+
+def cache_directives(response: HttpResponseBase) -> set[str]:
+    """The Cache-Control directives as sent ("private", "max-age=0", ...)."""
+    return {directive.strip() for directive in response["Cache-Control"].split(",")}
 
 
 def test_site_is_served_when_maintenance_is_off(client: Client) -> None:
@@ -30,8 +39,10 @@ def test_anonymous_visitor_gets_503_page_with_no_store(client: Client, maintenan
     response = client.get("/")
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
-    assert "no-store" in response["Cache-Control"]
-    assert "Accept" in response["Vary"]
+    assert "no-store" in cache_directives(response)
+    assert has_vary_header(response, "Accept")  # the same URL also answers JSON
+    expires = parse_http_date(response["Expires"])
+    assert time.time() - 2 <= expires <= time.time()  # already expired
     assert "Retry-After" not in response  # the end is not known
     assert b"We are performing scheduled maintenance" in response.content
 
@@ -126,7 +137,7 @@ def test_staff_user_sees_live_site_with_indicator(staff_client: Client, maintena
     assert 'id="maintenance-mode-indicator"' in content
     assert content.index("maintenance-mode-indicator") < content.index("</body>")
     assert "/admin/maintenance_mode/maintenancesettings/" in content
-    assert "private" in response["Cache-Control"]
+    assert "private" in cache_directives(response)
 
 
 def test_staff_user_sees_no_indicator_when_maintenance_is_off(staff_client: Client) -> None:
@@ -561,6 +572,30 @@ def test_request_without_the_proxy_header_is_taken_at_its_remote_addr(
     """Django reached directly, not through the proxies: no X-Forwarded-For at all."""
     assert client.get("/", REMOTE_ADDR="203.0.113.7").status_code == 200
     assert client.get("/", REMOTE_ADDR="198.51.100.9").status_code == 503
+
+
+def test_a_per_request_urlconf_decides_which_views_are_exempt(maintenance: MaintenanceSettings) -> None:
+    request = RequestFactory().get("/login/")
+    request.urlconf = "tests.urls_admin_at_root"  # as a per-host middleware (django-hosts) sets it
+    request.user = _anonymous()
+    assert decide(request, state.current(), 0) is Verdict.SERVE  # that urlconf's admin login
+
+
+@override_settings(ROOT_URLCONF="tests.urls_i18n")
+def test_a_path_is_resolved_in_the_language_of_its_request(maintenance: MaintenanceSettings) -> None:
+    """The same path can be an exempt view in one language and nothing in another
+    (translated patterns, language prefixes): one answer must not be reused for the other."""
+    from django.utils import translation
+
+    def verdict(language: str) -> Verdict:
+        request = RequestFactory().get("/exempt-view/")
+        request.LANGUAGE_CODE = language  # set by LocaleMiddleware, with the active language
+        request.user = _anonymous()
+        with translation.override(language):
+            return decide(request, state.current(), 0)
+
+    assert verdict("en") is Verdict.SERVE
+    assert verdict("fr") is Verdict.BLOCK  # French pages are under /fr/
 
 
 def test_request_without_auth_middleware_is_treated_as_anonymous(maintenance: MaintenanceSettings) -> None:
