@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,21 @@ def assert_fits_viewport(page: Page, *selectors: str) -> None:
         assert inside, f"{selector} is not fully visible without scrolling: {box} in {viewport}"
 
 
-def assert_accessible(page: Page) -> None:
-    """axe-core finds nothing serious or critical (minor findings are printed)."""
-    results = Axe().run(page)
+def assert_accessible(page: Page, exclude: tuple[str, ...] = ()) -> None:
+    """axe-core finds nothing serious or critical (minor findings are printed),
+    outside the ``exclude`` selectors (each excluded with its reason at the call)."""
+    results = Axe().run(page, context={"exclude": [[selector] for selector in exclude]} if exclude else None)
     violations = results.response["violations"]
     for violation in violations:
         print(f"axe: {violation['id']} ({violation['impact']}): {violation['help']}")
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, results.generate_report()
+
+
+def relative_luminance(css_color: str) -> float:
+    """WCAG relative luminance (0 black, 1 white) of a computed ``rgb()``/``rgba()`` colour."""
+    match = re.fullmatch(r"rgba?\((\d+), (\d+), (\d+)(?:, [\d.]+)?\)", css_color)
+    assert match is not None, f"not a computed colour: {css_color}"
+    channels = [int(value) / 255 for value in match.groups()]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import PHONE, NewContext, log_in
+from tests.browser.support import PHONE, NewContext, assert_accessible, assert_fits_viewport, log_in, relative_luminance
 
 pytestmark = pytest.mark.browser
 
@@ -104,4 +104,14 @@ def test_maintenance_settings_form_in_dark_mode_on_a_phone(
     admin_opens_maintenance_settings(admin, site)
 
     expect(admin.get_by_label("Enable maintenance")).to_be_visible()
+    background, text = admin.evaluate(
+        """() => [getComputedStyle(document.body).backgroundColor,
+                  getComputedStyle(document.querySelector("#content")).color]"""
+    )
+    assert relative_luminance(background) < 0.1, f"the page is not dark: background {background}"
+    assert relative_luminance(text) > 0.5, f"the text is not light: {text}"
+    assert_fits_viewport(admin, "#maintenance-status")
+    # Django's own split date/time widget gives its two inputs no label (only the
+    # texts "Date:" and "Time:"): Django's to fix, not this form's.
+    assert_accessible(admin, exclude=(".datetime",))
     admin.screenshot(path=screenshots / "admin-form-375x667-dark.png", full_page=True)
