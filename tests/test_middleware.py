@@ -578,7 +578,7 @@ def test_a_per_request_urlconf_decides_which_views_are_exempt(maintenance: Maint
     request = RequestFactory().get("/login/")
     request.urlconf = "tests.urls_admin_at_root"  # as a per-host middleware (django-hosts) sets it
     request.user = _anonymous()
-    assert decide(request, state.current(), 0) is Verdict.SERVE  # that urlconf's admin login
+    assert decide(request, state.current(), 0) is Verdict.SERVE_EXEMPT_VIEW  # that urlconf's admin login
 
 
 @override_settings(ROOT_URLCONF="tests.urls_i18n")
@@ -594,7 +594,7 @@ def test_a_path_is_resolved_in_the_language_of_its_request(maintenance: Maintena
         with translation.override(language):
             return decide(request, state.current(), 0)
 
-    assert verdict("en") is Verdict.SERVE
+    assert verdict("en") is Verdict.SERVE_EXEMPT_VIEW
     assert verdict("fr") is Verdict.BLOCK  # French pages are under /fr/
 
 
