@@ -295,16 +295,23 @@ class Deployment:
         return Hammer({server.endpoint: server.workers for server in self.servers})
 
     def wait_until_every_worker_serves(
-        self, hammer: Hammer, row: services.StateRow, *, bound: float = PROPAGATION_BOUND, since: float | None = None
+        self,
+        hammer: Hammer,
+        row: services.StateRow,
+        *,
+        bound: float = PROPAGATION_BOUND,
+        since: float | None = None,
+        read_only: bool = False,
     ) -> Agreement:
         """Every worker of every server serves the committed ``row``, at most ``bound``
-        seconds after it was written (or after ``since``); the measured times."""
+        seconds after it was written (or after ``since``); the measured times.
+        ``read_only``: the row is in read-only mode (GETs get the live site)."""
         start = row.updated_at if since is None else since
         # Past the slowest switch, every worker refreshes once more and must keep the state.
         hold = 1.5 * STATE_TTL
         # Wait past the bound, so a failure can say how late (or whether ever) each worker came.
         timeout = bound + hold + 3.0
-        expected = Expected(row.enabled, row.version)
+        expected = Expected(row.enabled, row.version, read_only)
         agreement = hammer.wait_for_agreement(self.worker_pids, expected, start, hold, timeout)
         details = f"{agreement.describe()}\n{Tally.of(hammer.observations())}\n{self.logs()}"
         assert not agreement.flip_backs, f"a worker went back to an older state:\n{details}"

@@ -82,10 +82,11 @@ class Expected:
 
     enabled: bool
     version: int
+    read_only: bool = False  # on in read-only mode: the GETs reach the live site
 
     @property
     def status(self) -> int:
-        return 503 if self.enabled else 200  # the maintenance page, or the live home page
+        return 503 if self.enabled and not self.read_only else 200  # the maintenance page, or the live home page
 
     def matches(self, observation: Observation) -> bool:
         # The version header is absent only if the snapshot lapsed during the
@@ -93,7 +94,8 @@ class Expected:
         return observation.status == self.status and observation.version in (None, self.version)
 
     def __str__(self) -> str:
-        return f"{'on' if self.enabled else 'off'} (HTTP {self.status}, version {self.version})"
+        state = ("read-only" if self.read_only else "on") if self.enabled else "off"
+        return f"{state} (HTTP {self.status}, version {self.version})"
 
 
 class Hammer:
