@@ -245,7 +245,8 @@ def test_a_file_given_as_the_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_directory_nobody_may_write_is_a_clear_error() -> None:
     # /sys refuses new files even to root (the tests and CI run as root, where chmod stops nobody).
-    with pytest.raises(CommandError, match=r"Cannot write /sys/maintenance\.html: (Permission denied|Read-only file system)$"):
+    refused = r"Cannot write /sys/maintenance\.html: (Permission denied|Read-only file system)$"
+    with pytest.raises(CommandError, match=refused):
         render(Path("/sys"))
 
 
