@@ -1,16 +1,30 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.core.cache import BaseCache, caches
+from django.db import connections
 from django.test import Client
+from django.utils import timezone, translation
 from pytest_django.fixtures import Settings
 
 from maintenance_mode import signals, state
 from maintenance_mode.models import MaintenanceSettings
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's, plus: async tests query from asgiref's shared worker
+    thread, whose connections the test client never closes; close them before
+    the test database is dropped (PostgreSQL refuses to drop it while they
+    are open)."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +33,18 @@ def _fresh_state() -> Iterator[None]:
     state.store.reset()
     yield
     state.store.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_time_zone() -> Iterator[None]:
+    """Each test starts in the settings' language and time zone. A request
+    through LocaleMiddleware (or a view activating a zone) leaves its choice
+    active in the thread, which would leak into whichever test runs next."""
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 class FakeClock:

@@ -20,6 +20,8 @@ from django.core.checks import run_checks
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
@@ -62,8 +64,17 @@ def wsgi_status(path: str, script_name: str = "") -> int:
         statuses.append(status)
         return lambda data: None
 
-    response = WSGIHandler()(environ, start_response)
-    response.close()
+    # As Django's test client does: a real handler would close the test's
+    # database connection at the end of the request, in the middle of the
+    # test's transaction (PostgreSQL; SQLite's in-memory one stays open).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, start_response)
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(statuses[0].split()[0])
 
 

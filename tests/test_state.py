@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -15,7 +15,7 @@ from unittest import mock
 
 import pytest
 from django.core.cache import BaseCache, caches
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -333,7 +333,7 @@ class TestRefreshOrder:
             return original(self)
 
         with mock.patch.object(state.Store, "_load", counting_load):
-            threads = [threading.Thread(target=lambda: results.append(state.store.refresh())) for _ in range(4)]
+            threads = [worker_thread(lambda: results.append(state.store.refresh())) for _ in range(4)]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -342,13 +342,27 @@ class TestRefreshOrder:
         assert len({id(snapshot) for snapshot in results}) == 1
 
 
+def worker_thread(work: Callable[[], object]) -> threading.Thread:
+    """A thread that closes the database connections it opened, as a threaded
+    server's worker does when its request finishes (PostgreSQL would otherwise
+    refuse to drop the test database while they linger)."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_refreshes_from_other_threads_read_the_database(settings: SettingsWrapper) -> None:
     """A worker thread of a threaded server reads through its own connection."""
     settings.MAINTENANCE_MODE_STATE_TTL = 0
     enable(message="threaded")
     seen: list[str] = []
-    thread = threading.Thread(target=lambda: seen.append(state.current().message))
+    thread = worker_thread(lambda: seen.append(state.current().message))
     thread.start()
     thread.join()
     assert seen == ["threaded"]
