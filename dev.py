@@ -2,47 +2,94 @@
 """The project's two commands, on any machine with Python 3.10+:
 
     python3 dev.py example   # install into .venv, set up and run the example site
-    python3 dev.py test      # install into .venv, run lint, types and the whole test suite
+    python3 dev.py test      # install into .venv, run the build, every suite, the matrix, lint and types
 
-Extra arguments after ``test`` go to pytest (e.g. ``python3 dev.py test -k bypass``).
+Extra arguments after ``test`` go to pytest in .venv, and nothing else runs
+(e.g. ``python3 dev.py test -k bypass``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
-import venv
+import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PYTHON = VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
-# The Pythons we declare (pyproject.toml's classifiers). The whole suite runs
-# on this one; the unit suite also runs on the others, when the machine has
-# them (under CI it must).
+DIST = ROOT / "dist"
+TOX_WORK = ROOT / ".tox"
+# The Pythons we declare (pyproject.toml's classifiers). .venv uses the newest
+# one the machine has, so the whole suite runs on the newest Django; tox.ini's
+# matrix runs the unit suite on each.
 DECLARED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
-OTHER_PYTHONS = tuple(version for version in DECLARED_PYTHONS if version != "{}.{}".format(*sys.version_info))
+UNIT_SUITE = ["-m", "not integration and not browser", "--ignore=tests/integration", "--ignore=tests/browser"]
 
 
-def run(*args: str | Path, cwd: Path = ROOT) -> int:
+def bin_dir(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts" if os.name == "nt" else "bin")
+
+
+def run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> int:
     print("+", " ".join(str(arg) for arg in args), flush=True)
-    return subprocess.call([str(arg) for arg in args], cwd=cwd)
+    return subprocess.call([str(arg) for arg in args], cwd=cwd, env=env)
 
 
-def ensure_venv(extra: str, venv_dir: Path = VENV, base_python: str = sys.executable) -> Path:
-    """Create the virtual environment and install the project; again only when
-    pyproject.toml changes. Returns its Python."""
-    python = venv_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+def running_in_ci() -> bool:
+    """The same rule as tests/ci.py (this script runs before the project is installed)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def python_version(python: str | Path) -> str | None:
+    try:
+        out = subprocess.run(
+            [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.strip()
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of that version that really runs (pyenv shims may not)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [str(path) for path in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))]
+    candidates.append(shutil.which(f"python{version}") or "")
+    for candidate in filter(None, candidates):
+        if python_version(candidate) == version:
+            return candidate
+    return None
+
+
+def newest_python() -> str:
+    for version in reversed(DECLARED_PYTHONS):
+        if found := find_python(version):
+            return found
+    return sys.executable
+
+
+def ensure_venv(extra: str) -> Path:
+    """Create .venv on the newest declared Python and install the project;
+    again only when pyproject.toml changes. Returns its Python."""
+    base = newest_python()
+    version = python_version(base)
+    python = bin_dir(VENV) / "python"
+    if python.exists() and python_version(python) != version:
+        print(f"{VENV} is not on Python {version} (the newest here): recreating it ...", flush=True)
+        shutil.rmtree(VENV)
     if not python.exists():
-        print(f"Creating {venv_dir} ...", flush=True)
-        if base_python == sys.executable:
-            venv.EnvBuilder(with_pip=True).create(venv_dir)
-        elif run(base_python, "-m", "venv", venv_dir):
-            sys.exit(f"Creating {venv_dir} failed (see above).")
-    stamp = venv_dir / f".installed-{extra}"
+        print(f"Creating {VENV} on Python {version} ...", flush=True)
+        if run(base, "-m", "venv", VENV):
+            sys.exit(f"Creating {VENV} failed (see above).")
+    stamp = VENV / f".installed-{extra}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return python
@@ -55,87 +102,134 @@ def ensure_venv(extra: str, venv_dir: Path = VENV, base_python: str = sys.execut
 
 
 def example() -> int:
-    ensure_venv("example")
+    python = ensure_venv("example")
     site = ROOT / "example_project"
-    manage: list[str | Path] = [PYTHON, "manage.py"]
+    manage: list[str | Path] = [python, "manage.py"]
     if run(*manage, "migrate", "--noinput", cwd=site) or run(*manage, "demo_setup", cwd=site):
         return 1
     return run(*manage, "runserver", "127.0.0.1:8000", cwd=site)
 
 
+def build(python: Path) -> bool:
+    """The sdist and the wheel, into dist/, checked by twine; the startproject
+    test installs this wheel."""
+    shutil.rmtree(DIST, ignore_errors=True)
+    if run(python, "-m", "build", "--quiet", "--outdir", DIST):
+        return False
+    return run(python, "-m", "twine", "check", "--strict", *sorted(DIST.iterdir())) == 0
+
+
+def junit_counts(path: Path) -> str:
+    """pytest's counts from its JUnit XML report ("682 passed")."""
+    try:
+        suite = ET.parse(path).getroot().find("testsuite")
+    except (OSError, ET.ParseError):
+        return "no report"
+    if suite is None:
+        return "no report"
+    total, failed, errors, skipped = (int(suite.get(key, "0")) for key in ("tests", "failures", "errors", "skipped"))
+    counts = [f"{total - failed - errors - skipped} passed"]
+    counts += [
+        f"{number} {word}" for number, word in ((failed, "failed"), (errors, "errors"), (skipped, "skipped")) if number
+    ]
+    return ", ".join(counts)
+
+
+def matrix(python: Path) -> tuple[list[str], list[str]]:
+    """tox.ini's environments whose Python is here, two at a time (the CI
+    machine has two cores). Returns (failures, summary lines)."""
+    envs = subprocess.run(
+        [bin_dir(VENV) / "tox", "list", "--no-desc", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    # tox finds "py312" as python3.12 on PATH: put the interpreters found here
+    # (pyenv's, whose shims may not run) first on it.
+    pythons = TOX_WORK / ".pythons"
+    pythons.mkdir(parents=True, exist_ok=True)
+    failures, runnable = [], []
+    for env in envs:
+        factor = next(factor for factor in env.split("-") if factor.startswith("py3"))
+        version = f"3.{factor[3:]}"
+        found = find_python(version)
+        if found is None:
+            print(f"python{version} not found: {env} does not run here.", flush=True)
+            if running_in_ci():
+                failures.append(f"{env}: python{version} missing")
+            continue
+        link = pythons / f"python{version}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(found)
+        runnable.append(env)
+    if not runnable:
+        return failures, []
+    env_vars = {**os.environ, "PATH": f"{pythons}{os.pathsep}{os.environ.get('PATH', '')}"}
+    results = TOX_WORK / "matrix.json"
+    tox: list[str | Path] = [bin_dir(VENV) / "tox", "run-parallel", "--parallel", "2", "--parallel-no-spinner"]
+    if run(*tox, "--result-json", results, "-e", ",".join(runnable), env=env_vars):
+        failures.append("matrix")
+    return failures, [f"{env}: {closing_line(results, env)}" for env in runnable]
+
+
+def closing_line(results: Path, env: str) -> str:
+    """The Django version and pytest's closing line of one tox environment
+    (tox shows a passing environment's output only in its --result-json)."""
+    try:
+        report = json.loads(results.read_text())["testenvs"][env]
+        output = report["test"][-1]["output"]
+        django = next(package for package in report["installed_packages"] if package.lower().startswith("django=="))
+    except (OSError, ValueError, KeyError, IndexError, StopIteration):
+        return "no report"
+    lines = [line.strip("= ") for line in output.splitlines() if line.startswith("=") and " in " in line]
+    return f"{django}, {lines[-1] if lines else 'no closing line'}"
+
+
 def test(pytest_args: list[str]) -> int:
-    ensure_venv("test")
+    python = ensure_venv("dev")
+    if pytest_args:  # a focused run: pytest only, in .venv
+        return run(python, "-m", "pytest", *pytest_args)
+    started = time.monotonic()
     failures: list[str] = []
-    steps: dict[str, list[str | Path]] = {
-        "pytest": [
-            PYTHON,
-            "-m",
-            "pytest",
-            "--cov",
-            "--cov-report=term-missing",
-            "--cov-fail-under=100",
-            *pytest_args,
-        ],
-        "ruff check": [PYTHON, "-m", "ruff", "check", "."],
-        "ruff format": [PYTHON, "-m", "ruff", "format", "--check", "."],
-        "mypy": [PYTHON, "-m", "mypy", "maintenance_mode", "tests", "example_project", "benchmarks"],
-    }
-    for name, command in steps.items():
-        if pytest_args and name != "pytest":
-            continue  # a focused run (python3 dev.py test -k ...) skips the linters
-        if run(*command):
+    summary: list[str] = []
+
+    def step(name: str, passed: bool, detail: str = "") -> None:
+        summary.append(f"{name}: {'ok' if passed else 'FAILED'}{f' ({detail})' if detail else ''}")
+        if not passed:
             failures.append(name)
-    if not pytest_args:
-        failures += other_pythons()
+
+    step("build and twine check", build(python))
+    wheels = sorted(DIST.glob("*.whl"))
+    env = {**os.environ, "MAINTENANCE_TEST_DIST": str(DIST)} if wheels else None
+    report = TOX_WORK / "whole-suite.xml"
+    whole: list[str | Path] = [
+        python,
+        "-m",
+        "pytest",
+        "--cov",
+        "--cov-report=term-missing",
+        "--cov-fail-under=100",
+        f"--junitxml={report}",
+    ]
+    django = subprocess.run(
+        [python, "-c", "import django; print(django.get_version())"], capture_output=True, text=True
+    ).stdout.strip()
+    passed = run(*whole, env=env) == 0
+    step(f"whole suite, Django {django}, Python {python_version(python)}", passed, junit_counts(report))
+    step("ruff check", run(python, "-m", "ruff", "check", ".") == 0)
+    step("ruff format", run(python, "-m", "ruff", "format", "--check", ".") == 0)
+    step("mypy", run(python, "-m", "mypy", "maintenance_mode", "tests", "example_project", "benchmarks", "dev.py") == 0)
+    matrix_failures, matrix_summary = matrix(python)
+    failures += matrix_failures
+    summary += [f"unit suite {line}" for line in matrix_summary]
+    print("\nSummary:", *summary, sep="\n  ", flush=True)
+    print(f"{time.monotonic() - started:.0f} s in all.", flush=True)
     if failures:
         print(f"FAILED: {', '.join(failures)}", flush=True)
         return 1
     print("All checks passed.", flush=True)
     return 0
-
-
-def running_in_ci() -> bool:
-    """The same rule as tests/ci.py (this script runs before the project is installed)."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def find_python(version: str) -> str | None:
-    """An interpreter of that version that really runs (pyenv shims may not)."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [str(path) for path in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))]
-    candidates.append(shutil.which(f"python{version}") or "")
-    check = f"import sys; sys.exit(sys.version_info[:2] != {tuple(int(part) for part in version.split('.'))})"
-    for candidate in filter(None, candidates):
-        if subprocess.call([candidate, "-c", check], stderr=subprocess.DEVNULL) == 0:
-            return candidate
-    return None
-
-
-def other_pythons() -> list[str]:
-    """The unit tests on the other declared Pythons (integration and browser
-    tests, which drive real servers and Chromium, run once, above)."""
-    failures = []
-    for version in OTHER_PYTHONS:
-        base = find_python(version)
-        if base is None:
-            print(f"python{version} not found: the unit tests do not run on it here.", flush=True)
-            if running_in_ci():
-                failures.append(f"python{version} missing")
-            continue
-        python = ensure_venv("test", ROOT / f".venv-py{version.replace('.', '')}", base)
-        unit: list[str | Path] = [
-            python,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "not integration and not browser",
-        ]
-        if run(*unit, "--ignore=tests/integration", "--ignore=tests/browser"):
-            failures.append(f"pytest on Python {version}")
-    return failures
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
 """The README's installation steps, applied to a fresh ``django-admin startproject``
-site served by ``runserver``, checked over real HTTP."""
+site served by ``runserver``, checked over real HTTP. The app is the built wheel,
+installed with pip into a clean virtual environment, as a user gets it."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.dist import built_dist
+
 pytestmark = pytest.mark.integration
 
-BIN = Path(sys.executable).parent
 README_SETTINGS = """
 # Added as README.md "Installation" says:
 INSTALLED_APPS += ["maintenance_mode"]
@@ -44,12 +46,12 @@ print(session.session_key)
 class Site:
     root: Path
     url: str
+    python: Path
 
     def manage(self, *args: str, stdin: str | None = None) -> str:
-        env = {**os.environ, "DJANGO_SUPERUSER_PASSWORD": "admin-pass"}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env = {**clean_environ(), "DJANGO_SUPERUSER_PASSWORD": "admin-pass"}
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [self.python, "manage.py", *args],
             cwd=self.root,
             env=env,
             input=stdin,
@@ -105,21 +107,50 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def clean_environ() -> dict[str, str]:
+    """The environment without what points at this checkout or its settings."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+    }
+
+
+def venv_with_the_wheel(workdir: Path) -> Path:
+    """A new virtual environment with nothing but ``pip install <the built wheel>``
+    (Django and django-ipware come from the index). Returns its Python."""
+    wheel = built_dist(workdir).wheel
+    venv_dir = workdir / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True, timeout=120, env=clean_environ())
+    python = venv_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600, env=clean_environ()
+    )
+    return python
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    root = tmp_path_factory.mktemp("startproject")
-    subprocess.run([BIN / "django-admin", "startproject", "mysite", str(root)], check=True, timeout=60)
+    workdir = tmp_path_factory.mktemp("startproject")
+    python = venv_with_the_wheel(workdir)
+    root = workdir / "project"
+    root.mkdir()
+    subprocess.run(
+        [python.parent / "django-admin", "startproject", "mysite", str(root)],
+        check=True,
+        timeout=60,
+        env=clean_environ(),
+    )
     with (root / "mysite" / "settings.py").open("a") as settings:
         settings.write(README_SETTINGS)
     port = _free_port()
-    site = Site(root, f"http://127.0.0.1:{port}")
+    site = Site(root, f"http://127.0.0.1:{port}", python)
     site.manage("migrate", "--noinput")
     site.manage("createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=root,
-        env=env,
+        env=clean_environ(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -161,6 +192,12 @@ def admin_login(site: Site) -> Browser:
     )
     assert answer.status == 302
     return browser
+
+
+def test_the_site_runs_the_installed_wheel_not_this_checkout(site: Site) -> None:
+    where = site.manage("shell", "-c", "import maintenance_mode; print(maintenance_mode.__file__)").splitlines()[-1]
+    assert Path(where).is_relative_to(site.python.parent.parent / "lib")
+    assert "site-packages" in Path(where).parts
 
 
 def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> None:
