@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -135,7 +136,16 @@ def junit_counts(path: Path) -> str:
     return ", ".join(counts)
 
 
-def matrix(python: Path) -> tuple[list[str], list[str]]:
+def postgres_listens() -> bool:
+    """tests/settings.py's PostgreSQL (MAINTENANCE_TEST_DB=postgres) is there."""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def matrix() -> tuple[list[str], list[str]]:
     """tox.ini's environments whose Python is here, two at a time (the CI
     machine has two cores). Returns (failures, summary lines)."""
     envs = subprocess.run(
@@ -158,6 +168,11 @@ def matrix(python: Path) -> tuple[list[str], list[str]]:
             print(f"python{version} not found: {env} does not run here.", flush=True)
             if running_in_ci():
                 failures.append(f"{env}: python{version} missing")
+            continue
+        if "postgres" in env.split("-") and not postgres_listens():
+            print(f"No PostgreSQL on 127.0.0.1:5432: {env} does not run here.", flush=True)
+            if running_in_ci():
+                failures.append(f"{env}: PostgreSQL missing")
             continue
         link = pythons / f"python{version}"
         link.unlink(missing_ok=True)
@@ -220,7 +235,7 @@ def test(pytest_args: list[str]) -> int:
     step("ruff check", run(python, "-m", "ruff", "check", ".") == 0)
     step("ruff format", run(python, "-m", "ruff", "format", "--check", ".") == 0)
     step("mypy", run(python, "-m", "mypy", "maintenance_mode", "tests", "example_project", "benchmarks", "dev.py") == 0)
-    matrix_failures, matrix_summary = matrix(python)
+    matrix_failures, matrix_summary = matrix()
     failures += matrix_failures
     summary += [f"unit suite {line}" for line in matrix_summary]
     print("\nSummary:", *summary, sep="\n  ", flush=True)
