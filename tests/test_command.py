@@ -354,7 +354,10 @@ def test_database_down_is_a_short_error_pointing_to_force(database_gone: None, a
     with pytest.raises(CommandError) as raised:
         run(*action)
     message = str(raised.value)
-    assert message.startswith("The database is unavailable (OperationalError: ")
+    # SQLite reports a missing table as an OperationalError, PostgreSQL as a ProgrammingError.
+    assert message.startswith(
+        ("The database is unavailable (OperationalError: ", "The database is unavailable (ProgrammingError: ")
+    )
     assert "MAINTENANCE_MODE_FORCE = True" in message
     assert len(message.splitlines()) == 1
     assert raised.value.__cause__ is not None  # --traceback still shows the driver's error
