@@ -420,6 +420,8 @@ class MaintenanceModeMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         snapshot = state.store.current()
+        if not snapshot.enabled:  # off (decide() would say SERVE): the common case costs one test
+            return self.get_response(request)
         now = time.time()
         verdict, response = settle(request, snapshot, now)
         if response is not None:
