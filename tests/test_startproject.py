@@ -249,7 +249,7 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     assert token
     saved = admin.request(
         form_url,
-        # What the form posts: a browser always submits the mode <select>.
+        # What the form posts: a browser always submits the checked mode radio button.
         {
             "csrfmiddlewaretoken": token.group(1),
             "mode": "full",
@@ -264,3 +264,72 @@ def test_readme_install_on_a_startproject_site_works_over_http(site: Site) -> No
     history = admin.request(site.url + "/admin/maintenance_mode/maintenanceevent/")
     assert "command" in history.body
     assert ">admin<" in history.body
+
+
+def wait_for_notice(url: str, present: bool, timeout: float = 5.0) -> Answer:
+    deadline = time.monotonic() + timeout
+    while ("maintenance-mode-read-only" in (answer := Browser().request(url)).body) is not present:
+        assert time.monotonic() < deadline, f"{url}: the read-only notice {'never came' if present else 'stayed'}"
+        time.sleep(0.05)
+    return answer
+
+
+def test_read_only_on_a_startproject_site_over_http(site: Site) -> None:
+    session_key = site.manage("shell", stdin=MAKE_SESSION.replace('"customer"', '"reader"')).strip().splitlines()[-1]
+    admin = admin_login(site)
+    try:
+        site.manage("maintenance", "on", "--read-only", "--for", "30m")
+        # Readable for everyone, with the notice; the customer stays logged in.
+        home = wait_for_notice(site.url + "/", present=True)
+        assert home.status == 200
+        customer = Browser().request(site.url + "/", headers={"Cookie": f"sessionid={session_key}"})
+        assert customer.status == 200
+        still_there = (
+            "from django.contrib.sessions.models import Session; "
+            f"print(Session.objects.filter(session_key='{session_key}').exists())"
+        )
+        assert site.manage("shell", "-c", still_there).strip().splitlines()[-1] == "True"
+
+        # Customers' writes get the read-only page, or JSON.
+        refused = Browser().request(
+            site.url + "/", {"comment": "hello"}, headers={"Cookie": f"sessionid={session_key}"}
+        )
+        assert refused.status == 503
+        assert "Your change was not saved" in refused.body
+        assert 1700 < int(refused.headers["Retry-After"]) <= 1800
+        api = Browser().request(site.url + "/api/orders", {}, headers={"Accept": "application/json"})
+        assert api.status == 503
+        assert '"read_only": true' in api.body
+
+        # The administrator keeps writing: the settings form saves.
+        form_url = site.url + "/admin/maintenance_mode/maintenancesettings/1/change/"
+        form = admin.request(form_url)
+        assert "Read-only maintenance is ON" in form.body
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
+        assert token
+        ends = re.search(r'name="ends_at_0" value="([^"]+)".*?name="ends_at_1" value="([^"]+)"', form.body, re.S)
+        assert ends
+        saved = admin.request(
+            form_url,
+            {
+                "csrfmiddlewaretoken": token.group(1),
+                "enabled": "on",
+                "mode": "read-only",
+                "message": "Moving to a new database.",
+                "ends_at_0": ends.group(1),
+                "ends_at_1": ends.group(2),
+            },
+            headers={"Referer": form_url},
+        )
+        assert saved.status == 302
+        assert "Moving to a new database." in site.manage("maintenance", "status")
+
+        # --full closes the site; off opens it.
+        site.manage("maintenance", "on", "--full")
+        wait_for_status(site.url + "/", 503)
+        site.manage("maintenance", "off")
+        wait_for_status(site.url + "/", 200)
+        wait_for_notice(site.url + "/", present=False)
+    finally:
+        site.manage("maintenance", "on", "--full")  # the other test expects the default mode
+        site.manage("maintenance", "off")
