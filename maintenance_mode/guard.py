@@ -67,6 +67,14 @@ _WRITE = re.compile(
 )
 # Anything else that writes and is not worth naming a table for.
 _OTHER_WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|UPSERT)\b", re.IGNORECASE)
+# What may come before the verb: whitespace and comments (APMs such as
+# Datadog's database monitoring prepend a tag comment to every statement; a
+# hand-written "-- why"). Always matches.
+_PREAMBLE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+# A common table expression that changes data ("WITH moved AS (DELETE FROM ...)
+# INSERT INTO ..."), and not one that only reads, even "... FOR UPDATE".
+_CTE = re.compile(r"^WITH\b", re.IGNORECASE)
+_CTE_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|MERGE\s+INTO|TRUNCATE)\b", re.IGNORECASE)
 
 
 @contextlib.contextmanager
@@ -103,6 +111,9 @@ def _guard(execute: Executor, sql: Any, params: Any, many: bool, context: dict[s
 
 
 def _changes_data(sql: str) -> bool:
+    sql = _statement(sql)
+    if _CTE.match(sql):
+        return _CTE_WRITE.search(sql) is not None
     match = _WRITE.match(sql)
     if match is None:
         return _OTHER_WRITE.match(sql) is not None
@@ -111,6 +122,11 @@ def _changes_data(sql: str) -> bool:
         return False
     user_table, last_login = _last_login_column()
     return not (table == user_table and _sets_only(sql, last_login))
+
+
+def _statement(sql: str) -> str:
+    """``sql`` from its first keyword on."""
+    return _PREAMBLE.sub("", sql, count=1)
 
 
 def _sets_only(sql: str, column: str) -> bool:
@@ -151,6 +167,7 @@ _logged: set[str] = set()
 def _log_once(sql: str) -> None:
     """One warning per kind of statement and process: the view that writes on a
     read should be found, not flood the log once per visitor."""
+    sql = _statement(sql)
     match = _WRITE.match(sql)
     kind = " ".join(sql.split()[:1] + ([match.group("table")] if match else []))
     if kind in _logged or len(_logged) >= 256:

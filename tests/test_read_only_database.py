@@ -59,6 +59,14 @@ def test_a_read_that_writes_gets_the_read_only_page_and_writes_nothing(
     assert any("refused INSERT" in record.getMessage() for record in caplog.records)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_write_behind_a_leading_sql_comment_is_refused_too(client: Client, guarded: None) -> None:
+    response = client.get("/tagged-hidden-write/")
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert not Group.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
 def test_a_view_that_swallows_the_refusal_still_answers_the_read_only_page(client: Client, guarded: None) -> None:
     response = client.get("/swallowed-write/")
@@ -152,6 +160,13 @@ class TestAsyncGuard:
         "TRUNCATE TABLE shop_order",
         "  UPSERT INTO t VALUES (1)",
         'INSERT INTO "public"."auth_group" ("name") VALUES (%s)',
+        # A tag comment first, as APMs write them (Datadog's database monitoring), or a hand-written note:
+        "/*dddbs='shop',dde='prod',ddps='web'*/ INSERT INTO \"auth_group\" (\"name\") VALUES (%s)",
+        "-- count the visit\nUPDATE auth_group SET name = %s WHERE id = %s",
+        "  /* a */ /* b */\n-- c\n  DELETE FROM auth_group",
+        # A common table expression that writes:
+        'WITH moved AS (DELETE FROM "shop_cart" RETURNING *) INSERT INTO "shop_archive" SELECT * FROM moved',
+        "with recent as (select id from auth_group) update auth_group set name = %s where id in (select id from t)",
     ],
 )
 def test_statements_that_change_data_are_refused(sql: str) -> None:
@@ -169,6 +184,11 @@ def test_statements_that_change_data_are_refused(sql: str) -> None:
         'UPDATE "maintenance_mode_maintenancesettings" SET "signalled_active" = %s WHERE "id" = %s',
         'INSERT INTO "maintenance_mode_maintenanceevent" ("source") VALUES (%s)',
         "SAVEPOINT s1",
+        '/*dddbs=\'shop\'*/ SELECT "auth_group"."id" FROM "auth_group"',
+        '/*dddbs=\'shop\'*/ UPDATE "django_session" SET "session_data" = %s WHERE "session_key" = %s',
+        '-- the last sign-in\nUPDATE "auth_user" SET "last_login" = %s WHERE "auth_user"."id" = %s',
+        'WITH recent AS (SELECT "id" FROM "auth_group") SELECT * FROM recent FOR UPDATE',
+        "/* unterminated comment SELECT 1",
     ],
 )
 def test_reads_sessions_sign_ins_and_the_apps_own_state_pass(sql: str) -> None:
@@ -194,9 +214,11 @@ def test_refusals_are_logged_once_per_kind(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.WARNING, logger="maintenance_mode"):
         for _ in range(3):
             guard._log_once('INSERT INTO "shop_visit" VALUES (1)')
+        guard._log_once("/*dddbs='shop'*/ INSERT INTO \"shop_visit\" VALUES (1)")  # the same kind, tagged
         for number in range(300):  # a bounded memory, whatever the views do
             guard._log_once(f'INSERT INTO "t{number}" VALUES (1)')
     assert sum("shop_visit" in record.getMessage() for record in caplog.records) == 1
+    assert not any("/*" in record.getMessage() for record in caplog.records)
     assert len(caplog.records) == 256
     guard.clear_caches()
 

@@ -134,3 +134,13 @@ def notes(request: HttpRequest) -> HttpResponse:
     template = engines["django"].from_string(NOTES_PAGE)
     names = Group.objects.order_by("id").values_list("name", flat=True)
     return HttpResponse(template.render({"notes": list(names)}, request))
+
+
+def tagged_hidden_write(request: HttpRequest) -> HttpResponse:
+    """A read that writes through a cursor whose statements carry a leading tag
+    comment, as an APM writes them (Datadog's database monitoring)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("/*dddbs='shop',dde='prod'*/ INSERT INTO auth_group (name) VALUES (%s)", ["tagged visit"])
+    return HttpResponse("<html><body>counted</body></html>")
