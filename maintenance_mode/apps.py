@@ -4,6 +4,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core.signals import setting_changed
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,6 +17,7 @@ class MaintenanceModeConfig(AppConfig):
         from maintenance_mode import (
             checks,  # noqa: F401  (registers the checks)
             export,
+            guard,
             models,
             signals,
             state,
@@ -23,6 +25,7 @@ class MaintenanceModeConfig(AppConfig):
 
         state.on_refresh(models.announce_if_due)
         signals.maintenance_changed.connect(export.rerender_on_change, dispatch_uid="maintenance_mode.export")
+        connection_created.connect(guard.install_on_new_connection, dispatch_uid="maintenance_mode.guard")
 
         setting_changed.connect(_settings_changed, dispatch_uid="maintenance_mode.settings_changed")
 

@@ -15,7 +15,8 @@ What still passes, because refusing it would break reading, not writing:
 - this app's own tables (announcing a scheduled end from the request path).
 
 The guard is a ``connection.execute_wrapper``, added once to each connection
-the guarded requests use; it refuses only while a :class:`Refusals` is active
+the guarded requests use and, while the setting is on, to every new
+connection (a pool thread's too); it refuses only while a :class:`Refusals` is active
 in the current context, which ``asgiref`` carries into ``sync_to_async``
 threads, so it works for sync and async views alike.
 """
@@ -34,7 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
+from maintenance_mode.conf import conf
 from maintenance_mode.snapshot import Snapshot
 
 logger = logging.getLogger("maintenance_mode")
@@ -99,6 +102,18 @@ def install() -> None:
     for connection in connections.all():
         if _guard not in connection.execute_wrappers:
             connection.execute_wrappers.append(_guard)
+
+
+def install_on_new_connection(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+    """``connection_created`` receiver: the guard on every connection of every thread.
+
+    :func:`install` reaches only the connections of the thread that decided the
+    request; a view's ``sync_to_async(..., thread_sensitive=False)`` runs its
+    queries in a pool thread with connections of its own, and carries the
+    request's context there. The guard is a no-op outside a guarded request.
+    """
+    if conf.READ_ONLY_DATABASE and _guard not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_guard)
 
 
 def _guard(execute: Executor, sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:

@@ -136,6 +136,14 @@ class TestAsyncGuard:
         assert response.status_code == 503
         assert not await Group.objects.aexists()
 
+    async def test_async_view_writing_from_a_pool_thread_is_guarded_too(self, settings: object) -> None:
+        settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+        await sync_to_async(switch_read_only)()
+        response = await AsyncClient().get("/pool-thread-hidden-write/")
+        assert response.status_code == 503
+        assert NOT_SAVED in response.content
+        assert not await Group.objects.aexists()
+
     async def test_async_read_without_writes_gets_the_notice(self, settings: object) -> None:
         settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
         await sync_to_async(switch_read_only)()
@@ -227,6 +235,19 @@ def test_refusals_are_logged_once_per_kind(caplog: pytest.LogCaptureFixture) -> 
 def test_the_setting_must_be_a_boolean() -> None:
     errors = [error for error in run_checks() if error.id == "maintenance_mode.E006"]
     assert [error.msg for error in errors] == ["MAINTENANCE_MODE_READ_ONLY_DATABASE is 'yes'."]
+
+
+def test_new_connections_get_the_guard_only_while_the_setting_is_on(settings: object) -> None:
+    from django.db import connections
+
+    default = connections["default"]
+    wrapper = type(default)(default.settings_dict, alias="guard-probe")  # a pool thread's, say
+    guard.install_on_new_connection(sender=type(wrapper), connection=wrapper)
+    assert guard._guard not in wrapper.execute_wrappers
+    settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+    for _ in range(2):
+        guard.install_on_new_connection(sender=type(wrapper), connection=wrapper)
+    assert wrapper.execute_wrappers.count(guard._guard) == 1
 
 
 def test_guard_is_installed_once_per_connection(read_only: None, settings: object) -> None:

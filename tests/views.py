@@ -144,3 +144,19 @@ def tagged_hidden_write(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("/*dddbs='shop',dde='prod'*/ INSERT INTO auth_group (name) VALUES (%s)", ["tagged visit"])
     return HttpResponse("<html><body>counted</body></html>")
+
+
+async def pool_thread_hidden_write(request: HttpRequest) -> HttpResponse:
+    """A read that writes from a pool thread, which has database connections of its own."""
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth.models import Group
+    from django.db import connections
+
+    def count_the_visit() -> None:
+        try:
+            Group.objects.create(name="pool visit")
+        finally:
+            connections.close_all()  # a pool thread's connection must not outlive the test database
+
+    await sync_to_async(count_the_visit, thread_sensitive=False)()
+    return HttpResponse("<html><body>counted</body></html>")
