@@ -16,10 +16,22 @@ def parse_duration(text: str) -> timedelta:
     if not text.strip() or match is None:
         raise ValueError(f"“{text}” is not a duration; use forms like 90m, 2h, 1h30m or 1d.")
     parts = {key: int(value) for key, value in match.groupdict(default="0").items()}
-    duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    try:
+        duration = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    except OverflowError:
+        raise ValueError(f"“{text}” is longer than any calendar can hold.") from None
     if not duration:
         raise ValueError("The duration must be longer than zero.")
     return duration
+
+
+def end_after(start: datetime, text: str) -> datetime:
+    """``start`` plus the duration ``text``; ``ValueError`` when that is past the year 9999."""
+    duration = parse_duration(text)
+    try:
+        return start + duration
+    except OverflowError:
+        raise ValueError(f"{start.isoformat()} plus {text.strip()} is past the year 9999.") from None
 
 
 def parse_instant(text: str) -> datetime:

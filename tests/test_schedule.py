@@ -8,6 +8,7 @@ from datetime import timezone as dt_timezone
 from unittest import mock
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client, TestCase, override_settings
 
 from maintenance_mode.models import MaintenanceSettings
@@ -35,6 +36,21 @@ def test_durations_are_parsed(text: str, expected: timedelta) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["--for", "99999999999d"], "longer than any calendar"),  # beyond timedelta itself
+        (["--for", "3000000d"], "past the year 9999"),  # a timedelta, but no date
+        (["--start", "9999-12-31T23:30Z", "--for", "1h"], "past the year 9999"),
+    ],
+)
+def test_durations_past_the_calendar_are_a_clear_error_and_change_nothing(arguments: list[str], words: str) -> None:
+    with pytest.raises(CommandError, match=words):
+        call_command("maintenance", "on", *arguments)
+    assert not MaintenanceSettings.load().enabled
 
 
 def test_aware_instant_keeps_its_offset() -> None:

@@ -158,7 +158,7 @@ class Command(BaseCommand):
                 changes["ends_at"] = schedule.parse_instant(options["end"])
             if options["duration"] is not None:  # from the start given with it, else from now
                 start = changes["starts_at"] if options["start"] is not None else now
-                changes["ends_at"] = start + schedule.parse_duration(options["duration"])
+                changes["ends_at"] = schedule.end_after(start, options["duration"])
         except ValueError as error:
             raise CommandError(str(error)) from None
         end = changes.get("ends_at")
