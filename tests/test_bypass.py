@@ -187,3 +187,13 @@ def test_secret_link_under_a_script_prefix_redirects_to_the_sites_home(
 ) -> None:
     response = client.get(f"/{SECRET}", SCRIPT_NAME="/shop")
     assert response["Location"] == "/shop/"
+
+
+@pytest.mark.parametrize("script_name", ["//evil.example", "/\\evil.example", "https://evil.example"])
+def test_secret_link_under_a_script_prefix_naming_another_host_redirects_to_this_sites_root(
+    client: Client, with_secret: MaintenanceSettings, script_name: str
+) -> None:
+    response = client.get(f"/{SECRET}", SCRIPT_NAME=script_name)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert bypass.cookie_is_valid(response.cookies["maintenance_bypass"].value, SECRET)
