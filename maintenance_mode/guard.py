@@ -28,9 +28,9 @@ import contextvars
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
@@ -41,6 +41,8 @@ from maintenance_mode.conf import conf
 from maintenance_mode.snapshot import Snapshot
 
 logger = logging.getLogger("maintenance_mode")
+
+T = TypeVar("T")
 
 Executor = Callable[[Any, Any, bool, dict[str, Any]], Any]
 
@@ -89,6 +91,40 @@ def refusing_writes(snapshot: Snapshot) -> Iterator[Refusals]:
         yield refusals
     finally:
         _active.reset(token)
+
+
+def refusing_while_streaming(chunks: Iterable[T], refusals: Refusals) -> Iterator[T]:
+    """``chunks``, each produced inside the refusing context: a streaming view's
+    generator runs after the view returned, when the server sends the body.
+
+    The status is sent by then, so a refused write cannot become the 503: the
+    exception ends the stream, and the client sees an unfinished response
+    rather than one whose writes silently happened.
+    """
+    iterator = iter(chunks)
+    while True:
+        token = _active.set(refusals)
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            _active.reset(token)
+        yield chunk
+
+
+async def arefusing_while_streaming(chunks: AsyncIterable[T], refusals: Refusals) -> AsyncIterator[T]:
+    """:func:`refusing_while_streaming` for an async stream."""
+    iterator = aiter(chunks)
+    while True:
+        token = _active.set(refusals)
+        try:
+            chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        finally:
+            _active.reset(token)
+        yield chunk
 
 
 def active() -> Refusals | None:
@@ -190,7 +226,7 @@ def _log_once(sql: str) -> None:
     _logged.add(kind)
     logger.warning(
         "maintenance_mode: refused %s while serving a visitor during read-only maintenance "
-        "(MAINTENANCE_MODE_READ_ONLY_DATABASE); the visitor got the read-only page.",
+        "(MAINTENANCE_MODE_READ_ONLY_DATABASE); the visitor got the read-only page (or a cut stream).",
         kind,
     )
 

@@ -10,13 +10,20 @@ import enum
 import functools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeGuard
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.functional import SimpleLazyObject, empty
@@ -480,6 +487,13 @@ class MaintenanceModeMiddleware:
         # it answered (it may have caught the error): the visitor is told.
         if refusals.statements:
             return maintenance_response(request, snapshot, read_only=True)
+        if isinstance(served, StreamingHttpResponse):  # its view's code runs while the body is sent
+            content = served.streaming_content
+            if isinstance(content, AsyncIterator):
+                served.streaming_content = guard.arefusing_while_streaming(content, refusals)
+            else:
+                served.streaming_content = guard.refusing_while_streaming(content, refusals)
+            return served
         return add_read_only_notice(served, snapshot)
 
     def process_view(

@@ -67,6 +67,20 @@ def test_a_write_behind_a_leading_sql_comment_is_refused_too(client: Client, gua
     assert not Group.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_that_writes_while_it_is_sent_is_cut_and_writes_nothing(client: Client, guarded: None) -> None:
+    response = client.get("/streaming-hidden-write/")
+    assert response.status_code == 200  # sent before the write was tried
+    with pytest.raises(guard.WriteRefusedError):
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    assert not Group.objects.exists()
+
+
+def test_a_stream_that_writes_nothing_is_sent_whole(client: Client, guarded: None) -> None:
+    response = client.get("/streaming/")
+    assert b"".join(response.streaming_content) == b"<html><body>stream</body></html>"  # type: ignore[attr-defined]
+
+
 @pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
 def test_a_view_that_swallows_the_refusal_still_answers_the_read_only_page(client: Client, guarded: None) -> None:
     response = client.get("/swallowed-write/")
@@ -142,6 +156,22 @@ class TestAsyncGuard:
         response = await AsyncClient().get("/pool-thread-hidden-write/")
         assert response.status_code == 503
         assert NOT_SAVED in response.content
+        assert not await Group.objects.aexists()
+
+    async def test_async_stream_that_writes_while_it_is_sent_is_cut_and_writes_nothing(self, settings: object) -> None:
+        settings.MAINTENANCE_MODE_READ_ONLY_DATABASE = True  # type: ignore[attr-defined]
+        await sync_to_async(switch_read_only)()
+        response = await AsyncClient().get("/async-streaming-hidden-write/")
+        assert response.status_code == 200
+        chunks: list[bytes] = []
+
+        async def receive() -> None:
+            async for chunk in response.streaming_content:  # type: ignore[attr-defined]
+                chunks.append(chunk)
+
+        with pytest.raises(guard.WriteRefusedError):
+            await receive()
+        assert chunks == [b"id,name\n"]
         assert not await Group.objects.aexists()
 
     async def test_async_read_without_writes_gets_the_notice(self, settings: object) -> None:

@@ -33,6 +33,8 @@ urlpatterns = [
     path("async-hidden-write/", views.async_hidden_write),
     path("tagged-hidden-write/", views.tagged_hidden_write),
     path("pool-thread-hidden-write/", views.pool_thread_hidden_write),
+    path("streaming-hidden-write/", views.streaming_hidden_write),
+    path("async-streaming-hidden-write/", views.async_streaming_hidden_write),
     # STATIC_URL and MEDIA_URL served by Django itself, as runserver or a small site does.
     path("static/<path:path>", serve, {"document_root": FILES / "static"}),
     path("media/<path:path>", serve, {"document_root": FILES / "media"}),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Iterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import escape
@@ -160,3 +161,26 @@ async def pool_thread_hidden_write(request: HttpRequest) -> HttpResponse:
 
     await sync_to_async(count_the_visit, thread_sensitive=False)()
     return HttpResponse("<html><body>counted</body></html>")
+
+
+def streaming_hidden_write(request: HttpRequest) -> StreamingHttpResponse:
+    """A download that records itself while it is sent (after the view returned)."""
+    from django.contrib.auth.models import Group
+
+    def rows() -> Iterator[bytes]:
+        yield b"id,name\n"
+        Group.objects.create(name="download recorded")
+        yield b"1,done\n"
+
+    return StreamingHttpResponse(rows(), content_type="text/csv")
+
+
+def async_streaming_hidden_write(request: HttpRequest) -> StreamingHttpResponse:
+    from django.contrib.auth.models import Group
+
+    async def rows() -> AsyncIterator[bytes]:
+        yield b"id,name\n"
+        await Group.objects.acreate(name="download recorded")
+        yield b"1,done\n"
+
+    return StreamingHttpResponse(rows(), content_type="text/csv")
