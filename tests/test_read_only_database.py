@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from unittest import mock
 
 import pytest
@@ -16,6 +17,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from maintenance_mode import guard
 from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.snapshot import Snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +182,20 @@ class TestAsyncGuard:
         response = await AsyncClient().get("/async/")
         assert response.status_code == 200
         assert b'id="maintenance-mode-read-only"' in response.content
+
+
+async def test_async_stream_is_passed_whole_each_chunk_made_inside_the_guard() -> None:
+    refusals = guard.Refusals(Snapshot())
+    seen: list[guard.Refusals | None] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in (b"a", b"b"):
+            seen.append(guard.active())
+            yield chunk
+
+    assert [chunk async for chunk in guard.arefusing_while_streaming(chunks(), refusals)] == [b"a", b"b"]
+    assert seen == [refusals, refusals]
+    assert guard.active() is None
 
 
 # Which statements change data
