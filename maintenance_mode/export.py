@@ -107,6 +107,8 @@ def render(directory: str | os.PathLike[str], snapshot: Snapshot, languages: Seq
     renderings' halves of one file. ``ExportError`` when the directory is
     missing or cannot be written.
     """
+    if not os.fspath(directory).strip():  # Path("") is the current directory: an unset variable, not a choice
+        raise ExportError(_("No directory given (an empty path); name the directory the web server reads."))
     folder = Path(directory)
     if not folder.is_dir():
         raise ExportError(_("%(directory)s is not a directory; create it first.") % {"directory": folder})

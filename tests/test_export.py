@@ -237,6 +237,18 @@ def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_directory_argument_is_a_clear_error_not_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # "maintenance render $UNSET_VARIABLE" must not write where the shell stands
+    with pytest.raises(CommandError, match="No directory given"):
+        call_command("maintenance", "render", empty)
+    with pytest.raises(export.ExportError, match="No directory given"):
+        export.render(empty, Snapshot())
+    assert names(tmp_path) == set()
+
+
 def test_a_file_given_as_the_directory_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(CommandError, match="is not a directory"):
