@@ -274,6 +274,25 @@ def test_status_reports_the_force_override() -> None:
     assert json.loads(run("status", "--json"))["forced"] is True
 
 
+@override_settings(MAINTENANCE_MODE_FORCE=True)
+def test_on_read_only_while_forced_on_says_visitors_get_the_full_page_first() -> None:
+    output = run("on", "--read-only", "--message", "Back at noon")
+    lines = output.splitlines()
+    assert lines[0] == "Maintenance mode: ON"
+    assert "visitors get the full maintenance page" in lines[1]  # before the saved mode
+    assert "the settings below are saved and apply once it is unset" in lines[1]
+    assert lines[2].startswith("  mode:        read-only")
+    assert MaintenanceSettings.load().mode == MaintenanceSettings.Mode.READ_ONLY
+
+
+@override_settings(MAINTENANCE_MODE_FORCE=False)
+def test_on_while_forced_off_says_visitors_get_the_live_site() -> None:
+    lines = run("on").splitlines()
+    assert lines[0] == "Maintenance mode: off"
+    assert "forced off by MAINTENANCE_MODE_FORCE" in lines[1]
+    assert "visitors get the live site" in lines[1]
+
+
 @override_settings(MAINTENANCE_MODE_FORCE=False)
 def test_status_reports_a_forced_off() -> None:
     run("on")

@@ -237,11 +237,15 @@ class Command(BaseCommand):
             "off": self.style.SUCCESS("off"),
         }[phase]
         lines = [f"Maintenance mode: {state}"]
-        lines.append(f"  mode:        {_MODE_LINES.get(row.mode, row.mode)}")
         if conf.FORCE is not None:
+            # What visitors get is the switch's, not the row's: say so before the row's options,
+            # which are only saved (an operator acting in an emergency reads the first lines).
+            applies = "visitors get the full maintenance page" if conf.FORCE else "visitors get the live site"
             lines.append(
-                f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored)"
+                f"  forced {'on' if conf.FORCE else 'off'} by MAINTENANCE_MODE_FORCE (the database is ignored): "
+                f"{applies}; the settings below are saved and apply once it is unset"
             )
+        lines.append(f"  mode:        {_MODE_LINES.get(row.mode, row.mode)}")
         if row.starts_at:
             lines.append(f"  starts:      {_local(row.starts_at)}")
         if row.ends_at:
