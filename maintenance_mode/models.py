@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from datetime import timezone as dt_timezone  # not datetime.UTC: Python 3.10 is supported
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -164,6 +166,13 @@ class MaintenanceSettings(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        out_of_range = {
+            name: ValidationError(_("Pick a time between the years 1 and 9999 in UTC."), code="out_of_range")
+            for name in ("starts_at", "ends_at")
+            if getattr(self, name) is not None and not _storable(getattr(self, name))
+        }
+        if out_of_range:  # before comparing them: that converts to UTC too
+            raise ValidationError(out_of_range)
         if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
             raise ValidationError({"ends_at": _("The end must come after the start.")}, code="end_before_start")
 
@@ -195,6 +204,17 @@ class MaintenanceSettings(models.Model):
             )
             row = cls.objects.using(using).get(pk=cls.SINGLETON_PK)
         return Snapshot.from_instance(row)
+
+
+def _storable(value: datetime) -> bool:
+    """Whether the database (which stores UTC) and the snapshot (a UNIX time) can hold ``value``:
+    9999-12-31T23:59-05:00 is a valid datetime whose UTC is in the year 10000."""
+    try:
+        utc = value.astimezone(dt_timezone.utc)
+        datetime.fromtimestamp(utc.timestamp(), tz=dt_timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
 
 
 def _closes_the_secrets_window(previous: MaintenanceSettings, current: MaintenanceSettings) -> bool:

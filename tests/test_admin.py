@@ -162,6 +162,23 @@ def test_end_before_start_is_refused(staff_client: Client) -> None:
     assert response.context["adminform"].form.errors["ends_at"]
 
 
+@pytest.mark.parametrize(
+    ("field", "time_zone", "day", "time"),
+    [
+        ("starts_at", "Europe/Paris", "0001-01-01", "00:05"),  # before the year 1 in UTC
+        ("ends_at", "America/New_York", "9999-12-31", "23:59"),  # in the year 10000 in UTC
+    ],
+)
+def test_a_time_whose_utc_is_outside_the_calendar_is_a_form_error_not_a_500(
+    staff_client: Client, settings: Any, field: str, time_zone: str, day: str, time: str
+) -> None:
+    settings.TIME_ZONE = time_zone
+    response = staff_client.post(CHANGE, form_data(enabled="on", **{f"{field}_0": day, f"{field}_1": time}))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == ["Pick a time between the years 1 and 9999 in UTC."]
+    assert not MaintenanceSettings.load().enabled
+
+
 def test_allowed_ips_are_normalised_one_per_line(staff_client: Client) -> None:
     staff_client.post(CHANGE, form_data(allowed_ips="10.0.0.1, 10.0.0.2 # office"))
     assert MaintenanceSettings.load().allowed_ips == "10.0.0.1\n10.0.0.2"

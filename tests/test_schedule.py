@@ -45,6 +45,8 @@ def test_bad_durations_are_refused(text: str) -> None:
         (["--for", "99999999999d"], "longer than any calendar"),  # beyond timedelta itself
         (["--for", "3000000d"], "past the year 9999"),  # a timedelta, but no date
         (["--start", "9999-12-31T23:30Z", "--for", "1h"], "past the year 9999"),
+        (["--end", "9999-12-31T23:59-05:00"], "ends_at: Pick a time between the years 1 and 9999 in UTC"),
+        (["--start", "0001-01-01T00:30+05:00"], "starts_at: Pick a time between the years 1 and 9999 in UTC"),
     ],
 )
 def test_durations_past_the_calendar_are_a_clear_error_and_change_nothing(arguments: list[str], words: str) -> None:
