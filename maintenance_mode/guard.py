@@ -12,7 +12,8 @@ What still passes, because refusing it would break reading, not writing:
 - the session table (database-backed session engines): sign-in and CSRF state,
   so nobody is logged out by the guard;
 - the ``last_login`` column of the user table, the one write of a sign-in;
-- this app's own tables (announcing a scheduled end from the request path).
+- this app's own tables (announcing a scheduled end from the request path);
+- the tables of ``DatabaseCache`` backends (a cache is no data).
 
 The guard is a ``connection.execute_wrapper``, added once to each connection
 the guarded requests use and, while the setting is on, to every new
@@ -33,9 +34,11 @@ from importlib import import_module
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.module_loading import import_string
 
 from maintenance_mode.conf import conf
 from maintenance_mode.snapshot import Snapshot
@@ -197,7 +200,23 @@ def _passing_tables() -> frozenset[str]:
     get_model_class = getattr(store, "get_model_class", None)  # the database-backed engines
     if get_model_class is not None:
         tables.add(get_model_class()._meta.db_table)
+    tables.update(_database_cache_tables())
     return frozenset(tables)
+
+
+def _database_cache_tables() -> set[str]:
+    """The tables of ``DatabaseCache`` backends: a cache is no data, and
+    ``cache_page``, ``{% cache %}`` or a ``cached_db`` session over it write
+    there on a read (a refusal would give every visitor of a cached page the 503)."""
+    tables = set()
+    for config in settings.CACHES.values():
+        try:
+            backend = import_string(config.get("BACKEND", ""))
+        except ImportError:  # Django reports it when the cache is used
+            continue
+        if isinstance(backend, type) and issubclass(backend, DatabaseCache) and config.get("LOCATION"):
+            tables.add(str(config["LOCATION"]))
+    return tables
 
 
 @functools.cache

@@ -10,7 +10,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.core.checks import run_checks
+from django.core.management import call_command
+from django.db import connection
 from django.http import HttpRequest
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
@@ -81,6 +84,25 @@ def test_a_stream_that_writes_while_it_is_sent_is_cut_and_writes_nothing(client:
 def test_a_stream_that_writes_nothing_is_sent_whole(client: Client, guarded: None) -> None:
     response = client.get("/streaming/")
     assert b"".join(response.streaming_content) == b"<html><body>stream</body></html>"  # type: ignore[attr-defined]
+
+
+DATABASE_CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shop_cache"},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_that_fills_a_database_cache_gets_the_page(client: Client, guarded: None, settings: object) -> None:
+    settings.CACHES = DATABASE_CACHES  # type: ignore[attr-defined]
+    call_command("createcachetable", verbosity=0)
+    try:
+        response = client.get("/cached-fragment/")
+        assert response.status_code == 200
+        assert caches["db"].get("fragment") == "<p>cached</p>"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE shop_cache")
 
 
 @pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
@@ -247,6 +269,19 @@ def test_statements_that_change_data_are_refused(sql: str) -> None:
 )
 def test_reads_sessions_sign_ins_and_the_apps_own_state_pass(sql: str) -> None:
     assert not guard._changes_data(sql)
+
+
+@override_settings(
+    CACHES={
+        **DATABASE_CACHES,
+        "unknown": {"BACKEND": "no.such.Backend"},
+        "unnamed": {"BACKEND": "django.core.cache.backends.db.DatabaseCache"},
+    }
+)
+def test_database_cache_tables_pass_and_other_caches_give_no_pass() -> None:
+    assert not guard._changes_data('INSERT INTO "shop_cache" (cache_key, value, expires) VALUES (%s, %s, %s)')
+    assert not guard._changes_data('DELETE FROM "shop_cache" WHERE cache_key IN (%s)')
+    assert guard._changes_data('INSERT INTO "auth_group" ("name") VALUES (%s)')
 
 
 @override_settings(SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies")

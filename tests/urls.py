@@ -34,6 +34,7 @@ urlpatterns = [
     path("tagged-hidden-write/", views.tagged_hidden_write),
     path("pool-thread-hidden-write/", views.pool_thread_hidden_write),
     path("streaming-hidden-write/", views.streaming_hidden_write),
+    path("cached-fragment/", views.cached_fragment),
     path("async-streaming-hidden-write/", views.async_streaming_hidden_write),
     # STATIC_URL and MEDIA_URL served by Django itself, as runserver or a small site does.
     path("static/<path:path>", serve, {"document_root": FILES / "static"}),

@@ -184,3 +184,11 @@ def async_streaming_hidden_write(request: HttpRequest) -> StreamingHttpResponse:
         yield b"1,done\n"
 
     return StreamingHttpResponse(rows(), content_type="text/csv")
+
+
+def cached_fragment(request: HttpRequest) -> HttpResponse:
+    """A read that fills a database cache (what ``cache_page`` or ``{% cache %}`` do)."""
+    from django.core.cache import caches
+
+    caches["db"].set("fragment", "<p>cached</p>")
+    return HttpResponse("<html><body>cached</body></html>")
