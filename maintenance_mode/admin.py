@@ -134,11 +134,7 @@ class MaintenanceEventAdmin(EventAdmin):
 
     @admin.display(description=_("changes"))
     def summary(self, obj: MaintenanceEvent) -> str:
-        parts = []
-        for field, (old, new) in obj.changes.items():
-            label = _LABELS.get(field, field)
-            parts.append(f"{label}: {_short(old)} → {_short(new)}")
-        return "; ".join(parts)
+        return obj.summary()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -148,16 +144,3 @@ class MaintenanceEventAdmin(EventAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-
-_LABELS = {
-    **{field.name: field.verbose_name for field in MaintenanceSettings._meta.fields},
-    "active": _("maintenance active (schedule)"),
-}
-
-
-def _short(value: object) -> str:
-    if value in ("", None):
-        return "—"
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= 60 else text[:59] + "…"

@@ -194,11 +194,36 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
 
 
 def _match_is_exempt(match: ResolverMatch, exempt_admin: bool) -> bool:
-    if exempt_admin and "admin" in match.app_names:
+    if exempt_admin and ("admin" in match.app_names or _is_wagtail_login_view(match)):
         return True
     view = match.func
     view_class = getattr(view, "view_class", None)
     return bool(getattr(view, "maintenance_exempt", False) or getattr(view_class, "maintenance_exempt", False))
+
+
+# The Wagtail admin's views that Wagtail itself serves to people not logged in
+# (wagtail/admin/urls: login, password reset, the icons and the translations its
+# login page loads), and logout. Named the same wherever the admin is mounted.
+WAGTAIL_OPEN_VIEWS = frozenset(
+    {
+        "wagtailadmin_home",  # redirects visitors to the login, like the Django admin's index
+        "wagtailadmin_login",
+        "wagtailadmin_logout",
+        "wagtailadmin_password_reset",
+        "wagtailadmin_password_reset_done",
+        "wagtailadmin_password_reset_confirm",
+        "wagtailadmin_password_reset_complete",
+        "wagtailadmin_sprite",
+        "wagtailadmin_javascript_catalog",
+    }
+)
+
+
+def _is_wagtail_login_view(match: ResolverMatch) -> bool:
+    if match.url_name not in WAGTAIL_OPEN_VIEWS:
+        return False
+    view = getattr(match.func, "view_class", match.func)
+    return view.__module__.startswith("wagtail.")  # not a project view that borrowed the name
 
 
 def settle(

@@ -316,3 +316,20 @@ class MaintenanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_source_display()} {self.actor}".strip()
+
+    def summary(self) -> str:
+        """The changes in one line for the history lists, e.g. "message: — → Back at noon."."""
+        labels = {
+            **{field.name: field.verbose_name for field in MaintenanceSettings._meta.fields},
+            "active": _("maintenance active (schedule)"),
+        }
+        return "; ".join(
+            f"{labels.get(field, field)}: {_short(old)} → {_short(new)}" for field, (old, new) in self.changes.items()
+        )
+
+
+def _short(value: object) -> str:
+    if value in ("", None):
+        return "—"
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:59] + "…"

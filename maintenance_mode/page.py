@@ -7,6 +7,7 @@ import functools
 from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -115,9 +116,16 @@ def json_body(snapshot: Snapshot, now: float) -> dict[str, Any]:
     }
 
 
+# maintenance_mode.contrib.wagtail's view; the badge points there when the app is installed.
+WAGTAIL_URL_NAME = "maintenance_mode_wagtail"
+
+
 def admin_change_url() -> str | None:
+    name = "admin:maintenance_mode_maintenancesettings_changelist"
+    if apps.is_installed("maintenance_mode.contrib.wagtail"):
+        name = WAGTAIL_URL_NAME
     try:
-        return reverse("admin:maintenance_mode_maintenancesettings_changelist")
+        return reverse(name)
     except NoReverseMatch:
         return None
 

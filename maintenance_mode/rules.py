@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -36,8 +37,15 @@ def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
+# Who may use the Wagtail admin: Wagtail's own test for its editors, who are usually not staff.
+WAGTAIL_ADMIN_PERMISSION = "wagtailadmin.access_admin"
+
+
 def admin_predicate(spec: str) -> UserPredicate:
     if spec == "staff":
+        if apps.is_installed("wagtail.admin"):
+            # is_staff first: it costs nothing, has_perm loads the user's permissions once.
+            return lambda user: bool(user.is_active and (user.is_staff or user.has_perm(WAGTAIL_ADMIN_PERMISSION)))
         return lambda user: bool(user.is_active and user.is_staff)
     if spec == "superuser":
         return lambda user: bool(user.is_active and user.is_superuser)

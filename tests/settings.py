@@ -19,8 +19,22 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # A Wagtail site's apps (the whole `wagtail start` site runs in test_wagtail_project.py).
+    "wagtail.users",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.admin",
+    "wagtail",
+    "taggit",
+    "modelcluster",
     "maintenance_mode",
+    "maintenance_mode.contrib.wagtail",
 ]
+# Wagtail's tables come from its models rather than its ~150 migrations, which
+# would triple the time the test database takes to build.
+MIGRATION_MODULES = {
+    label: None for label in ("wagtailusers", "wagtaildocs", "wagtailimages", "wagtailadmin", "wagtailcore", "taggit")
+}
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,3 +90,6 @@ MAINTENANCE_MODE_STATE_TTL = 0  # tests see every write at once; the TTL has its
 # sees the test's transaction; the refresher thread has tests of its own
 # (tests/test_refresher.py) and runs in every integration test's servers.
 MAINTENANCE_MODE_BACKGROUND_REFRESH = False
+
+WAGTAIL_SITE_NAME = "Test site"
+WAGTAILADMIN_BASE_URL = "http://testserver"

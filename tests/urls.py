@@ -5,6 +5,7 @@ from pathlib import Path
 from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
+from wagtail.admin import urls as wagtailadmin_urls
 
 from tests import views
 
@@ -12,6 +13,7 @@ FILES = Path(__file__).resolve().parent / "files"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("cms/", include(wagtailadmin_urls)),  # the Wagtail admin, where a Wagtail site has it at admin/
     path("", views.home, name="home"),
     path("health", views.health),
     path("exempt-view/", views.exempt_view),

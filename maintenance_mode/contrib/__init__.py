@@ -1,0 +1,1 @@
+"""Optional integrations with other Django projects; each is an app of its own."""
