@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.sessions.models import Session
+from django.core.cache import BaseCache
 from django.test import Client, override_settings
 
 from maintenance_mode import state
@@ -162,8 +163,8 @@ def test_badge_points_to_the_wagtail_admin_when_the_wagtail_app_is_installed(
 
 
 def test_wagtail_settings_menu_offers_maintenance_to_those_who_may_change_it(maintainer: User, editor: User) -> None:
-    assert b'"/cms/maintenance/"' in logged_in(maintainer).get("/cms/").content
-    assert b'"/cms/maintenance/"' not in logged_in(editor).get("/cms/").content
+    assert b'"name": "maintenance-mode"' in logged_in(maintainer).get("/cms/").content
+    assert b'"name": "maintenance-mode"' not in logged_in(editor).get("/cms/").content
 
 
 def test_wagtail_editor_without_the_change_permission_cannot_open_the_form(editor: User) -> None:
@@ -189,7 +190,7 @@ def test_wagtail_form_shows_the_current_state_and_the_history(
 def test_maintainer_switches_maintenance_on_from_the_wagtail_admin(maintainer: User) -> None:
     client = logged_in(maintainer)
     response = client.post(
-        "/cms/maintenance/", {"enabled": "on", "message": "Upgrading the catalogue.", "button_text": ""}
+        "/cms/maintenance/", {"enabled": "on", "mode": "full", "message": "Upgrading the catalogue.", "button_text": ""}
     )
     assert response.status_code == 302
     assert response["Location"] == "/cms/maintenance/"
@@ -206,13 +207,31 @@ def test_maintainer_switches_maintenance_on_from_the_wagtail_admin(maintainer: U
 
 def test_wagtail_form_refuses_what_the_django_admin_refuses(maintainer: User) -> None:
     response = logged_in(maintainer).post(
-        "/cms/maintenance/", {"enabled": "on", "allowed_ips": "not-an-address", "bypass_secret": "short"}
+        "/cms/maintenance/",
+        {"enabled": "on", "mode": "full", "allowed_ips": "not-an-address", "bypass_secret": "short"},
     )
     assert response.status_code == 200
     errors = re.findall(r'class="[^"]*error[^"]*"', response.content.decode())
     assert errors
     assert not MaintenanceSettings.load().enabled
     assert not MaintenanceEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs inside the request, as in production
+def test_wagtail_form_warns_when_other_servers_may_not_see_the_change(maintainer: User, dead_cache: BaseCache) -> None:
+    client = logged_in(maintainer)
+    client.post("/cms/maintenance/", {"enabled": "on", "mode": "full"})
+    assert MaintenanceSettings.load().enabled
+    shown = [message.level_tag for message in client.get("/cms/maintenance/").context["messages"]]
+    assert shown == ["success", "warning"]
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs inside the request, as in production
+def test_wagtail_form_saves_quietly_when_the_change_propagates(maintainer: User) -> None:
+    client = logged_in(maintainer)
+    client.post("/cms/maintenance/", {"enabled": "on", "mode": "full"})
+    shown = [message.level_tag for message in client.get("/cms/maintenance/").context["messages"]]
+    assert shown == ["success"]
 
 
 @override_settings(MAINTENANCE_MODE_FORCE=False)
