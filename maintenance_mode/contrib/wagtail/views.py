@@ -20,6 +20,7 @@ from maintenance_mode import page, state
 from maintenance_mode.conf import conf
 from maintenance_mode.forms import MaintenanceSettingsForm
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from maintenance_mode.snapshot import Snapshot
 
 URL_NAME = page.WAGTAIL_URL_NAME
 PERMISSION = "maintenance_mode.change_maintenancesettings"
@@ -39,7 +40,7 @@ class MaintenanceSettingsView(WagtailAdminTemplateMixin, FormView):  # type: ign
         if not may_change(request.user):
             raise PermissionDenied  # Wagtail's admin turns it into its "no permission" redirect
         self.row = MaintenanceSettings.load()
-        self.saved = state.Snapshot.from_instance(self.row)  # before the form writes its input onto the row
+        self.saved = Snapshot.from_instance(self.row)  # before the form writes its input onto the row
         return super().dispatch(request, *args, **kwargs)
 
     def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
