@@ -177,6 +177,7 @@ def _check_types() -> list[CheckMessage]:
             "None or a positive whole number of seconds",
         ),
         ("FORCE", lambda v: v is None or isinstance(v, bool), "None, True or False"),
+        ("RENDER_WITH_REQUEST", lambda v: v is None or isinstance(v, bool), "None, True or False"),
         ("FAIL_CLOSED", lambda v: isinstance(v, bool), "True or False"),
         ("EXEMPT_ADMIN", lambda v: isinstance(v, bool), "True or False"),
         ("LOGOUT_USERS", lambda v: isinstance(v, bool), "True or False"),

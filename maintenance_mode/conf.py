@@ -106,6 +106,13 @@ class Settings:
         return _get("TEMPLATE", "maintenance_mode/maintenance.html")  # type: ignore[no-any-return]
 
     @property
+    def RENDER_WITH_REQUEST(self) -> bool | None:
+        """Render the page for each request, with the project's context processors
+        (``True``), or once per state without the request (``False``); ``None``: with
+        the request when the template extends or includes a template of the project."""
+        return _get("RENDER_WITH_REQUEST", None)  # type: ignore[no-any-return]
+
+    @property
     def ICON_STYLESHEET(self) -> str:
         """URL of the icon font stylesheet the page loads (e.g. Font Awesome); empty: none."""
         return _get("ICON_STYLESHEET", "")  # type: ignore[no-any-return]

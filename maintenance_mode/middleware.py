@@ -318,7 +318,7 @@ def maintenance_response(
     if wants_json(request):
         response = JsonResponse(page.json_body(snapshot, now), status=503)
     else:
-        response = HttpResponse(page.page_bytes(snapshot, read_only) if html is None else html, status=503)
+        response = HttpResponse(page.page_bytes(snapshot, read_only, request) if html is None else html, status=503)
     # HEAD keeps the body, like any Django view: the server drops it and the
     # Content-Length stays the one a GET would get.
     retry_after = snapshot.retry_after(now)

@@ -9,7 +9,10 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.http import HttpRequest
+from django.template.base import FilterExpression, Template
+from django.template.loader import get_template, render_to_string
+from django.template.loader_tags import ExtendsNode, IncludeNode
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -52,13 +55,20 @@ def page_context(snapshot: Snapshot, read_only: bool = False) -> dict[str, Any]:
     }
 
 
-def page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes:
-    """The page's body, rendered once per state, language, time zone and template
-    unless DEBUG (so template edits show at once while developing).
+def page_bytes(snapshot: Snapshot, read_only: bool = False, request: HttpRequest | None = None) -> bytes:
+    """The page's body.
 
-    It is rendered without the request, so a flood of visitors costs one
-    dictionary lookup each; templates that need the request cannot use it.
+    By default it is rendered once per state, language, time zone and template
+    (unless DEBUG, so template edits show at once), without the request: a flood
+    of visitors costs one dictionary lookup each. A theme that needs the project's
+    context (see :func:`renders_with_request`) is rendered for each ``request``,
+    with the project's context processors. Without a request (``manage.py
+    maintenance render``) the page is always rendered without one.
     """
+    # Decided here even without a request, so that cached_page_bytes() knows the answer.
+    if renders_with_request() and request is not None:
+        html = render_to_string(conf.TEMPLATE, page_context(snapshot, read_only), request=request)
+        return html.encode(settings.DEFAULT_CHARSET)
     key = _page_key(snapshot, read_only)
     if settings.DEBUG:
         return _render_page(*key)
@@ -72,11 +82,49 @@ def page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes:
 
 
 def cached_page_bytes(snapshot: Snapshot, read_only: bool = False) -> bytes | None:
-    """What :func:`page_bytes` returns if it needs no rendering (no template, no I/O:
-    the async path can answer in the event loop), else ``None``."""
-    if settings.DEBUG:
+    """What :func:`page_bytes` returns for a request if it needs no rendering (no
+    template, no I/O: the async path can answer in the event loop), else ``None``:
+    not rendered yet for this key, DEBUG, or a page rendered for each request."""
+    if settings.DEBUG or _with_request.get(conf.TEMPLATE, True):  # not decided yet: decide in a thread
         return None
     return _pages.get(_page_key(snapshot, read_only))
+
+
+def renders_with_request() -> bool:
+    """Whether the page is rendered for each request, with the request and the
+    project's context processors (``MAINTENANCE_MODE_RENDER_WITH_REQUEST``).
+
+    ``None`` (the default) decides from the template, once: a theme that extends
+    or includes a template of the project (any name outside ``maintenance_mode/``,
+    such as the site's ``base.html``) needs the project's context; the app's own
+    page, a theme that extends it, and a self-contained page do not.
+    """
+    name = conf.TEMPLATE
+    decided = _with_request.get(name)
+    if decided is None:
+        choice = conf.RENDER_WITH_REQUEST
+        decided = _with_request[name] = choice if choice is not None else _uses_project_templates(name)
+    return decided
+
+
+def _uses_project_templates(template_name: str) -> bool:
+    template = getattr(get_template(template_name), "template", None)
+    if not isinstance(template, Template):  # another engine: set RENDER_WITH_REQUEST to choose
+        return False
+    nodes = template.nodelist
+    # get_nodes_by_type() is typed as returning plain Nodes.
+    references: list[FilterExpression] = [node.parent_name for node in nodes.get_nodes_by_type(ExtendsNode)]  # type: ignore[attr-defined]
+    references += [node.template for node in nodes.get_nodes_by_type(IncludeNode)]  # type: ignore[attr-defined]
+    # A project template, or one chosen at render time.
+    return any(
+        not isinstance(reference.var, str) or reference.filters or not reference.var.startswith(_APP_TEMPLATES)
+        for reference in references
+    )
+
+
+_APP_TEMPLATES = "maintenance_mode/"
+# RENDER_WITH_REQUEST's answer per template name (the auto choice loads the template once).
+_with_request: dict[str, bool] = {}
 
 
 PageKey = tuple[Snapshot, bool, "str | None", str, str, str]
@@ -181,4 +229,5 @@ _cached_notice_bytes = functools.lru_cache(maxsize=64)(_encode_notice)
 
 def clear_caches() -> None:
     _pages.clear()
+    _with_request.clear()
     _cached_notice_bytes.cache_clear()

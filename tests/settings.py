@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sites",  # read by the project theme's context processor (tests/theme_project.py)
     # A Wagtail site's apps (the whole `wagtail start` site runs in test_wagtail_project.py).
     "wagtail.users",
     "wagtail.documents",
@@ -93,3 +94,4 @@ MAINTENANCE_MODE_BACKGROUND_REFRESH = False
 
 WAGTAIL_SITE_NAME = "Test site"
 WAGTAILADMIN_BASE_URL = "http://testserver"
+SITE_ID = 1

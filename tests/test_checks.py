@@ -60,6 +60,7 @@ def test_middleware_before_messages_is_w001() -> None:
         ("BACKGROUND_REFRESH", "no", "maintenance_mode.E006"),
         ("CACHE_TIMEOUT", 0, "maintenance_mode.E006"),
         ("FORCE", "yes", "maintenance_mode.E006"),
+        ("RENDER_WITH_REQUEST", "auto", "maintenance_mode.E006"),
         ("FAIL_CLOSED", 1, "maintenance_mode.E006"),
         ("PROXY_COUNT", -1, "maintenance_mode.E006"),
         ("RETRY_AFTER", 0, "maintenance_mode.E006"),
