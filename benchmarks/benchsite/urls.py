@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, path
 
-from benchsite import views
+from benchsite import theme, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", views.index, name="index"),
+    path("home/", theme.home),  # bench_theme.py: a templated page of the themed site
 ]
