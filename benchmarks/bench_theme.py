@@ -175,8 +175,12 @@ def run(plan: Plan) -> dict[str, Any]:
             if variant.key == "site-page":
                 variant.app = on_site_page(variant.app)
         # The isolated-call measurement of bench_middleware.py is about maintenance OFF: not here.
-        wsgi_bench.call_overhead = lambda target: {}
+        wsgi_bench.call_overhead = _no_call_overhead
         return wsgi_bench.measure(target, plan)
+
+
+def _no_call_overhead(target: Target, number: int = 0, repeat: int = 0) -> dict[str, float]:
+    return {}
 
 
 def verdicts(result: dict[str, Any]) -> list[str]:
