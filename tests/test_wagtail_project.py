@@ -18,9 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_startproject import BIN, README_SETTINGS, Browser, Site, _answers, _free_port, wait_for_status
+from tests.test_startproject import README_SETTINGS, Browser, Site, _answers, _free_port, wait_for_status
 
 pytestmark = pytest.mark.integration
+
+# This checkout, in the test environment that has Wagtail (a test dependency only);
+# test_startproject.py checks the built wheel in a clean environment.
+PYTHON = Path(sys.executable)
 
 MAKE_USERS = """
 from django.contrib.auth.models import Group, Permission, User
@@ -71,18 +75,18 @@ def _serve(root: Path, port: int, settings_module: str) -> subprocess.Popen[byte
 def wagtail_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Site, str]]:
     """The plain site, the same site with contrib.wagtail, and the customer's session key."""
     root = tmp_path_factory.mktemp("wagtailstart")
-    subprocess.run([BIN / "wagtail", "start", "mysite", str(root)], check=True, timeout=60)
+    subprocess.run([PYTHON.parent / "wagtail", "start", "mysite", str(root)], check=True, timeout=60)
     with (root / "mysite" / "settings" / "base.py").open("a") as settings:
         settings.write(README_SETTINGS)
     (root / "mysite" / "settings" / "with_contrib.py").write_text(WITH_CONTRIB)
     plain_port, contrib_port = _free_port(), _free_port()
-    plain = Site(root, f"http://127.0.0.1:{plain_port}")
+    plain = Site(root, f"http://127.0.0.1:{plain_port}", PYTHON)
     plain.manage("migrate", "--noinput")
     session_key = plain.manage("shell", stdin=MAKE_USERS).strip().splitlines()[-1]
     servers = [_serve(root, plain_port, "mysite.settings.dev")]
     try:
         servers.append(_serve(root, contrib_port, "mysite.settings.with_contrib"))
-        yield plain, Site(root, f"http://127.0.0.1:{contrib_port}"), session_key
+        yield plain, Site(root, f"http://127.0.0.1:{contrib_port}", PYTHON), session_key
     finally:
         for server in servers:
             server.terminate()
