@@ -20,6 +20,7 @@ from maintenance_mode.rules import admin_predicate, compile_globs
 MIDDLEWARE = "maintenance_mode.middleware.MaintenanceModeMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 MESSAGE_MIDDLEWARE = "django.contrib.messages.middleware.MessageMiddleware"
+CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"  # django-cors-headers
 
 
 def _error(id_: int, msg: str, hint: str) -> Error:
@@ -44,15 +45,26 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
                 "It needs request.user to let administrators in and to log other users out.",
             )
         ]
+    warnings: list[CheckMessage] = []
     if MESSAGE_MIDDLEWARE in middleware[position:]:
-        return [
+        warnings.append(
             _warning(
                 1,
                 f"{MIDDLEWARE} comes before {MESSAGE_MIDDLEWARE}.",
                 "Move it after MessageMiddleware so that pages served during maintenance keep their messages.",
             )
-        ]
-    return []
+        )
+    if CORS_MIDDLEWARE in middleware[position:]:
+        warnings.append(
+            _warning(
+                6,
+                f"{CORS_MIDDLEWARE} comes after {MIDDLEWARE}.",
+                "Move CorsMiddleware before it (django-cors-headers asks for it as high as possible): the "
+                "maintenance answers never reach CorsMiddleware, so browsers cannot read the 503 JSON and "
+                "preflight requests fail.",
+            )
+        )
+    return warnings
 
 
 def _is_string_list(value: object) -> bool:

@@ -197,8 +197,11 @@ def _match_is_exempt(match: ResolverMatch, exempt_admin: bool) -> bool:
     if exempt_admin and ("admin" in match.app_names or _is_wagtail_login_view(match)):
         return True
     view = match.func
-    view_class = getattr(view, "view_class", None)
-    return bool(getattr(view, "maintenance_exempt", False) or getattr(view_class, "maintenance_exempt", False))
+    # Django's class-based views keep their class in view_class, REST framework's viewsets in cls.
+    classes = (getattr(view, "view_class", None), getattr(view, "cls", None))
+    return bool(
+        getattr(view, "maintenance_exempt", False) or any(getattr(c, "maintenance_exempt", False) for c in classes)
+    )
 
 
 # The Wagtail admin's views that Wagtail itself serves to people not logged in

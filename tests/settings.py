@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "wagtail",
     "taggit",
     "modelcluster",
+    "corsheaders",  # API clients (test_api_clients.py)
+    "rest_framework",
     "maintenance_mode",
     "maintenance_mode.contrib.wagtail",
 ]

@@ -43,6 +43,22 @@ def test_middleware_before_messages_is_w001() -> None:
     assert ids(MIDDLEWARE=middleware) == ["maintenance_mode.W001"]
 
 
+CORS = "corsheaders.middleware.CorsMiddleware"
+
+
+def test_cors_middleware_after_this_one_is_w006() -> None:
+    assert ids(MIDDLEWARE=[*BASE_MIDDLEWARE, OURS, CORS]) == ["maintenance_mode.W006"]
+
+
+def test_cors_middleware_before_this_one_passes() -> None:
+    assert ids(MIDDLEWARE=[CORS, *BASE_MIDDLEWARE, OURS]) == []
+
+
+def test_misplaced_messages_and_cors_middleware_are_both_reported() -> None:
+    middleware = [*BASE_MIDDLEWARE[:2], OURS, BASE_MIDDLEWARE[2], CORS]
+    assert ids(MIDDLEWARE=middleware) == ["maintenance_mode.W001", "maintenance_mode.W006"]
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
