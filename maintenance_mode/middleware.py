@@ -157,7 +157,7 @@ def _is_open_path(request: HttpRequest, compiled: Rules) -> bool:
     # gunicorn accepts from its forwarded_allow_ips) can make path say anything.
     if any(request.path_info.startswith(prefix) for prefix in compiled.open_prefixes):
         return True
-    return compiled.exempt_paths is not None and compiled.exempt_paths.match(request.path_info) is not None
+    return compiled.path_matches(compiled.exempt_paths, request.path_info)
 
 
 def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules) -> bool:
@@ -272,7 +272,7 @@ _NO_RESPONSE_HERE = _REACHES_THE_SITE | {Verdict.NEEDS_IO}
 
 def wants_json(request: HttpRequest) -> bool:
     compiled = rules()
-    if compiled.json_paths is not None and compiled.json_paths.match(request.path_info):
+    if compiled.path_matches(compiled.json_paths, request.path_info):
         return True
     return _prefers_json(_bounded_accept(request.META.get("HTTP_ACCEPT", "*/*")))
 

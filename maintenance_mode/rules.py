@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.utils.module_loading import import_string
 
 from maintenance_mode import validators
@@ -29,6 +30,18 @@ class Rules:
     networks: tuple[validators.Network, ...]
     trusted_proxies: tuple[validators.Network, ...]
     is_admin: UserPredicate
+    # "/fr" of "/fr/health" when the root URLconf uses i18n_patterns(): see path_matches().
+    language_prefix: re.Pattern[str] | None = None
+
+    def path_matches(self, globs: re.Pattern[str] | None, path_info: str) -> bool:
+        """The globs match the path, or the path without its language prefix: under
+        i18n_patterns() "/health" also matches "/fr/health" (any of LANGUAGES)."""
+        if globs is None:
+            return False
+        if globs.match(path_info):
+            return True
+        prefix = self.language_prefix.match(path_info) if self.language_prefix is not None else None
+        return prefix is not None and globs.match(path_info[prefix.end() :]) is not None
 
 
 def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -85,6 +98,14 @@ def _route_prefix(url: str) -> str | None:
     return path if path != "/" else None
 
 
+def _language_prefix() -> re.Pattern[str] | None:
+    if not settings.USE_I18N or not is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0]:
+        return None
+    # Longest first, so that "/pt-br/" is not read as "/pt" and "-br/".
+    codes = sorted({code.lower() for code, _name in settings.LANGUAGES}, key=len, reverse=True)
+    return re.compile("/(?:{})(?=/)".format("|".join(re.escape(code) for code in codes)))
+
+
 @functools.cache
 def rules() -> Rules:
     prefixes = (_route_prefix(_raw_url_setting("STATIC_URL")), _route_prefix(_raw_url_setting("MEDIA_URL")))
@@ -95,4 +116,5 @@ def rules() -> Rules:
         networks=validators.parse_networks(conf.ALLOWED_IPS),
         trusted_proxies=validators.parse_networks(conf.TRUSTED_PROXIES),
         is_admin=admin_predicate(conf.ADMIN_CHECK),
+        language_prefix=_language_prefix(),
     )
