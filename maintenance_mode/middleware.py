@@ -394,7 +394,6 @@ def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> Http
     notice = page.read_only_notice_bytes(snapshot, charset)
     if notice is None:
         return response
-    response.charset = charset
     at = match.end()
     return _replace_content(response, body[:at] + notice + body[at:])
 
