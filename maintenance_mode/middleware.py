@@ -553,9 +553,16 @@ class MaintenanceModeMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A write the guard refused: the read-only 503, not a 500 (nor its error log and email)."""
+        """A write the guard refused: the read-only 503, not a 500 (nor its error log and email).
+
+        Also any exception after a refusal the view swallowed: with ``ATOMIC_REQUESTS``
+        the failed save marked the transaction for rollback, so the view's next query
+        raises ``TransactionManagementError``; the answer is the read-only 503 anyway.
+        """
         refusals = guard.active()
-        if refusals is None or not isinstance(exception, guard.WriteRefusedError):
+        if refusals is None:
+            return None
+        if not (isinstance(exception, guard.WriteRefusedError) or refusals.statements):
             return None
         # The snapshot the request was decided with: the view's transaction may be
         # broken now, so nothing here may ask the database.

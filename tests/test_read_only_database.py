@@ -86,6 +86,25 @@ def test_a_stream_that_writes_nothing_is_sent_whole(client: Client, guarded: Non
     assert b"".join(response.streaming_content) == b"<html><body>stream</body></html>"  # type: ignore[attr-defined]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_swallowed_refusal_inside_atomic_requests_is_the_read_only_page_not_a_logged_500(
+    client: Client, guarded: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/swallowed-write-then-read/")  # its count() meets the broken transaction
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert not [record for record in caplog.records if record.name == "django.request"]  # no 500 log, no email
+    assert not Group.objects.exists()
+
+
+def test_an_exception_without_a_refusal_is_left_to_django() -> None:
+    middleware = MaintenanceModeMiddleware(lambda request: None)  # type: ignore[arg-type]
+    with guard.refusing_writes(Snapshot()):  # a guarded request, nothing refused
+        assert middleware.process_exception(HttpRequest(), ValueError("a bug of the view")) is None
+
+
 DATABASE_CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shop_cache"},

@@ -37,6 +37,7 @@ urlpatterns = [
     path("pool-thread-hidden-write/", views.pool_thread_hidden_write),
     path("streaming-hidden-write/", views.streaming_hidden_write),
     path("cached-fragment/", views.cached_fragment),
+    path("swallowed-write-then-read/", views.swallowed_write_then_read),
     path("async-streaming-hidden-write/", views.async_streaming_hidden_write),
     # STATIC_URL and MEDIA_URL served by Django itself, as runserver or a small site does.
     path("static/<path:path>", serve, {"document_root": FILES / "static"}),

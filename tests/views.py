@@ -192,3 +192,12 @@ def cached_fragment(request: HttpRequest) -> HttpResponse:
 
     caches["db"].set("fragment", "<p>cached</p>")
     return HttpResponse("<html><body>cached</body></html>")
+
+
+def swallowed_write_then_read(request: HttpRequest) -> HttpResponse:
+    """Swallows the refusal, then queries: inside ATOMIC_REQUESTS that query fails."""
+    from django.contrib.auth.models import Group
+
+    with contextlib.suppress(Exception):
+        Group.objects.create(name="swallowed")
+    return HttpResponse(f"<html><body>{Group.objects.count()} groups</body></html>")
