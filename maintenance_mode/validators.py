@@ -59,6 +59,10 @@ def validate_safe_url(value: str) -> None:
         return
     if any(ord(char) < 0x21 for char in value):
         raise ValidationError(_("The URL must not contain spaces or control characters."), code="invalid_url")
+    if "\\" in value:
+        # Browsers read "\" as "/" in http(s) URLs: "/\evil.example" is "//evil.example", another
+        # host, and "https://a.example\@b.example" is a.example, where urlsplit reads b.example.
+        raise ValidationError(_("The URL must not contain a backslash (“\\”)."), code="invalid_url")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - a port that is not a number, or out of range, raises here

@@ -24,6 +24,8 @@ def test_safe_urls_are_accepted(url: str) -> None:
         "/a b",
         "https://example.com/\nx",
         "\x01/x",
+        "/\\evil.example",  # "//evil.example" to a browser
+        "https://shop.example\\@evil.example/",  # browsers and urlsplit disagree on its host
     ],
 )
 def test_unsafe_urls_are_refused(url: str) -> None:
@@ -90,3 +92,8 @@ def test_glob_errors(pattern: object, problem: str | None) -> None:
     else:
         assert error is not None
         assert problem in error
+
+
+def test_a_backslash_in_a_url_is_refused_with_its_own_words() -> None:
+    with pytest.raises(ValidationError, match="backslash"):
+        validators.validate_safe_url("/\\evil.example")
