@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from pytest_django.fixtures import Settings
 
-from maintenance_mode import signals, state
+from maintenance_mode import apps, signals, state
 from maintenance_mode.models import MaintenanceSettings
 
 
@@ -29,8 +29,13 @@ def django_db_setup(django_db_setup: None) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
-    """Each test starts from "never read" and leaves nothing behind in memory."""
-    state.store.reset()
+    """Each test starts from "never read" and leaves nothing behind in memory.
+
+    Also forgets what is derived from settings (compiled rules, resolved views,
+    rendered pages), as a settings change does: each test then runs that code
+    itself, which mutation testing needs to know which tests reach it.
+    """
+    apps._settings_changed()
     yield
     state.store.reset()
 

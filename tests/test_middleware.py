@@ -265,6 +265,18 @@ def test_superuser_only_check_blocks_plain_staff(customer: User, maintenance: Ma
     assert client.get("/").status_code == 503
 
 
+@override_settings(MAINTENANCE_MODE_ADMIN_CHECK="superuser")
+def test_superuser_only_check_lets_superusers_in(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    assert staff_client.get("/").status_code == 200
+
+
+@override_settings(MAINTENANCE_MODE_ADMIN_CHECK="perm:maintenance_mode.change_maintenancesettings")
+def test_permission_check_blocks_active_users_without_it(
+    customer_client: Client, maintenance: MaintenanceSettings
+) -> None:
+    assert customer_client.get("/").status_code == 503
+
+
 @override_settings(MAINTENANCE_MODE_ADMIN_CHECK="perm:maintenance_mode.change_maintenancesettings")
 def test_permission_check_lets_holders_in(customer: User, maintenance: MaintenanceSettings) -> None:
     customer.user_permissions.add(Permission.objects.get(codename="change_maintenancesettings"))
