@@ -431,3 +431,30 @@ def test_hung_cache_after_the_commit_costs_a_warning_not_a_hang(settings: Any) -
     assert "Maintenance mode: ON" in out.getvalue()
     assert "other servers may keep the previous state for up to 60 s" in err.getvalue()
     assert "no answer within 0.2 s" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("field", "stored"),
+    [
+        ("bypass_secret", "aaaaaaaaaaaa"),  # accepted by 1.0.0, too easy to guess for today's validator
+        ("image_url", "/\\old.example/logo.png"),  # accepted before backslashes were refused
+    ],
+)
+def test_off_and_on_work_whatever_an_untouched_field_stored_before_a_stricter_validator(
+    field: str, stored: str
+) -> None:
+    MaintenanceSettings.objects.update_or_create(pk=1, defaults={"enabled": True, field: stored})
+    run("off")  # the emergency way out must not depend on an unrelated field
+    assert not MaintenanceSettings.load().enabled
+    MaintenanceSettings.objects.filter(pk=1).update(**{field: stored})
+    run("on", "--message", "Back soon")
+    row = MaintenanceSettings.load()
+    assert row.enabled
+    assert row.message == "Back soon"
+
+
+def test_a_value_the_command_writes_is_still_validated() -> None:
+    MaintenanceSettings.objects.update_or_create(pk=1, defaults={"image_url": "/\\old.example/logo.png"})
+    with pytest.raises(CommandError, match="bypass_secret"):
+        run("on", "--secret", "aaaaaaaaaaaa")
+    assert not MaintenanceSettings.load().enabled

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.forms import modelform_factory
 from django.utils import timezone
 
 from maintenance_mode import bypass, export, schedule
@@ -167,10 +168,15 @@ class Command(BaseCommand):
         return changes
 
     def apply(self, row: MaintenanceSettings, changes: dict[str, Any]) -> MaintenanceSettings:
-        """Validate with the admin's form, then save; on any error nothing changes."""
-        data = {field: getattr(row, field) for field in EDITABLE_FIELDS}
-        data.update(changes)
-        form = MaintenanceSettingsForm(data=data, instance=row)
+        """Validate the changed fields with the admin's form, then save; on any error nothing changes.
+
+        Only the changed fields: a value stored before a validator became stricter
+        (a secret the 1.0 release accepted, say) must not make ``maintenance off``
+        refuse in an emergency. Every value the command writes is validated.
+        """
+        fields = [field for field in EDITABLE_FIELDS if field in changes]
+        form_class = modelform_factory(MaintenanceSettings, form=MaintenanceSettingsForm, fields=fields)
+        form = form_class(data=changes, instance=row)
         if not form.is_valid():
             lines = [
                 f"{'' if field == '__all__' else field + ': '}{message}"
