@@ -151,12 +151,16 @@ def test_gunicorn_stopped_gets_the_exported_page_as_a_503(stack: Stack, proxy: P
     with stack.gunicorn_stopped():
         page = get(proxy.port, "/orders/42/")
         french = get(proxy.port, "/", {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+        german = get(proxy.port, "/", {"Accept-Language": "de"})
+        unknown = get(proxy.port, "/", {"Accept-Language": "ja, fr;q=0.5"})
         api = get(proxy.port, "/api/products/", {"Accept": "application/json"})
         logo = get(proxy.port, "/static/logo.svg")
     assert_exported_page(page, stack.render_dir / "maintenance.html", proxy)
     assert MESSAGE.encode() in page.body
     assert_exported_page(french, stack.render_dir / "maintenance.fr.html", proxy)
     assert b'<html lang="fr"' in french.body
+    assert_exported_page(german, stack.render_dir / "maintenance.de.html", proxy)
+    assert_exported_page(unknown, stack.render_dir / "maintenance.html", proxy)  # no Japanese page: the default
     assert api.status == 503
     assert api.headers["Content-Type"].startswith("application/json")
     assert json.loads(api.body) == json.loads((stack.render_dir / "maintenance.json").read_bytes())
