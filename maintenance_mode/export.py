@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import global_settings, settings
+from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -118,15 +119,17 @@ def render(directory: str | os.PathLike[str], snapshot: Snapshot, languages: Seq
         raise ExportError(str(error)) from None
     shown, moment = as_shown(snapshot, time.time())
     contents: dict[str, bytes] = {}
+    # A theme rendered with the project's context processors sees an anonymous visitor's GET /.
+    visitor = visitor_request() if page.renders_with_request() else None
     # The site's own time zone, not the one a view activated for the administrator saving.
     with timezone.override(timezone.get_default_timezone()):
         with translation.override(settings.LANGUAGE_CODE):
-            contents[HTML_NAME] = page.page_bytes(shown)
+            contents[HTML_NAME] = page.page_bytes(shown, request=visitor)
             body = page.json_body(shown, moment)
             contents[JSON_NAME] = json.dumps(body).encode()
         for code in codes:
             with translation.override(code):
-                contents[language_file_name(code)] = page.page_bytes(shown)
+                contents[language_file_name(code)] = page.page_bytes(shown, request=visitor)
     for name, data in contents.items():
         try:
             write_atomic(folder / name, data)
@@ -136,6 +139,27 @@ def render(directory: str | os.PathLike[str], snapshot: Snapshot, languages: Seq
             ) from error
     _sync_directory(folder)
     return Export(folder, tuple(contents), external_references(contents[HTML_NAME].decode(settings.DEFAULT_CHARSET)))
+
+
+def visitor_request() -> HttpRequest:
+    """An anonymous visitor's ``GET /`` on the site's host (``BASE_URL``, else the
+    first plain ``ALLOWED_HOSTS`` entry): what the page's context processors see."""
+    from django.contrib.auth.models import AnonymousUser  # the middleware requires django.contrib.auth
+
+    base = urlsplit(conf.BASE_URL)
+    plain_hosts = [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    host = base.netloc or (plain_hosts[0] if plain_hosts else "localhost")
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = "/"
+    request.META = {
+        "REQUEST_METHOD": "GET",
+        "HTTP_HOST": host,
+        "SERVER_NAME": host.partition(":")[0],
+        "SERVER_PORT": "443" if base.scheme == "https" else "80",
+    }
+    request.user = AnonymousUser()
+    return request
 
 
 class _RerenderFailures:

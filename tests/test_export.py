@@ -11,7 +11,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import global_settings
+from django.conf import global_settings, settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -282,3 +282,41 @@ def test_export_api_returns_what_it_wrote(tmp_path: Path) -> None:
     assert written.external == ()
     assert export.summary(written) == f"Wrote maintenance.html, maintenance.json, maintenance.fr.html to {tmp_path}."
     assert export.warnings(written) == []
+
+
+def test_a_theme_on_the_projects_base_template_is_exported_as_an_anonymous_visitor_sees_it(
+    tmp_path: Path, client: Client
+) -> None:
+    from django.contrib.sites.models import Site
+
+    from tests.test_theming_context import project_theme
+
+    Site.objects.update_or_create(pk=settings.SITE_ID, defaults={"name": "Bean & Brew", "domain": "bean.example"})
+    configure(enabled=True, message="Fresh beans at noon.")
+    with project_theme():
+        render(tmp_path)
+        live = client.get("/")
+    assert live.status_code == 503
+    exported = (tmp_path / "maintenance.html").read_bytes()
+    assert exported == live.content
+    assert "<footer>Bean &amp; Brew · bean.example</footer>" in exported.decode()  # the project's context processor
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed_hosts", "host", "port"),
+    [
+        ("https://shop.example", ["*"], "shop.example", "443"),
+        ("", [".example.com", "www.example.com"], "www.example.com", "80"),
+        ("", ["*"], "localhost", "80"),
+    ],
+)
+def test_the_visitor_a_theme_is_rendered_for_is_anonymous_on_the_sites_host(
+    settings: Settings, base_url: str, allowed_hosts: list[str], host: str, port: str
+) -> None:
+    settings.MAINTENANCE_MODE_BASE_URL = base_url
+    settings.ALLOWED_HOSTS = allowed_hosts
+    request = export.visitor_request()
+    assert request.get_host() == host
+    assert request.get_port() == port
+    assert request.path == "/"
+    assert not request.user.is_authenticated
