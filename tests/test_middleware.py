@@ -166,6 +166,12 @@ def test_indicator_leaves_fragments_json_and_streams_alone(
     assert b"maintenance-mode-indicator" not in body
 
 
+def test_indicator_goes_before_the_last_body_end_tag(staff_client: Client, maintenance: MaintenanceSettings) -> None:
+    content = staff_client.get("/editor/").content.decode()
+    assert '<script>const end = "</body>";</script>' in content  # the script is untouched
+    assert content.index("maintenance-mode-indicator") > content.index("<h1>Editor</h1>")
+
+
 def test_indicator_leaves_text_and_json_that_contain_a_body_tag_alone(
     staff_client: Client, maintenance: MaintenanceSettings
 ) -> None:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("no-body/", views.no_body),
     path("streaming/", views.streaming),
     path("template-source.txt", views.template_source),
+    path("editor/", views.page_quoting_a_body_tag),
     path("api/rendered-page/", views.rendered_page_as_json),
     path("maintenance/", include("maintenance_mode.urls")),
     path("account/", views.account),

@@ -53,6 +53,11 @@ def no_body(request: HttpRequest) -> HttpResponse:
 TEMPLATE_SOURCE = "<html><body>{{ content }}</body></html>"
 
 
+def page_quoting_a_body_tag(request: HttpRequest) -> HttpResponse:
+    """A live page whose script writes "</body>" as text before the real end of the body."""
+    return HttpResponse('<html><body><script>const end = "</body>";</script><h1>Editor</h1></body></html>')
+
+
 def template_source(request: HttpRequest) -> HttpResponse:
     return HttpResponse(TEMPLATE_SOURCE, content_type="text/plain; charset=utf-8")
 
