@@ -31,7 +31,11 @@ from tests.integration.traffic import NO_RESPONSE, Endpoint, Observation, Tally,
 pytestmark = pytest.mark.integration
 
 FREEZE = 20.0  # seconds each fault lasts
-GAP_BOUND = 5.0  # generous: a worker that waits on the frozen service stalls for the whole FREEZE
+# Generous (measured: at most 0.21 s on a busy 2-core machine), yet below the
+# 4.8 s stalls of sync workers that refresh in the request and wait out
+# redis-py's default 5 s socket timeout (measured with BACKGROUND_REFRESH off),
+# let alone the whole FREEZE they wait on a frozen PostgreSQL.
+GAP_BOUND = 3.0
 GUNICORN_TIMEOUT = 10  # a gunicorn worker stuck longer than this is killed ("WORKER TIMEOUT")
 CLIENTS_PER_SERVER = 4
 COMMAND_BOUND = 30.0  # manage.py with a frozen cache: its PUBLISH_TIMEOUT is 2 s, plus Django's start
