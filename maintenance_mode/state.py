@@ -6,7 +6,9 @@ The database row is the truth. Each process keeps an immutable
 no query, no cache call.
 
 Stale-while-revalidate. When the snapshot lapses, the request that notices
-wakes this process's refresher thread and goes on with the snapshot it has;
+wakes this process's refresher thread and goes on with the snapshot it has
+(and the thread also looks by itself once per TTL, so an idle worker's first
+request after a quiet spell does not get an old state);
 the thread reads the shared cache, then the database on a miss, installs the
 result and closes its database connection (hundreds of workers must not hold
 hundreds of idle connections; the thread is the only reader, so a process never
@@ -149,6 +151,10 @@ def call_bounded(function: Callable[[], T], timeout: float) -> T:
     return value  # type: ignore[return-value]
 
 
+# The refresher looks at least this often (seconds), however small the TTL:
+# STATE_TTL = 0 must not make it spin.
+MIN_POLL_INTERVAL = 0.1
+
 # Stands for "nothing read yet" until the first lapse computes the fallback
 # (settings are not read at import time).
 _NEVER_READ = Snapshot(known=False)
@@ -281,12 +287,22 @@ class Store:
         return True
 
     def _run(self) -> None:
-        """The refresher: one reading per wake-up, then its connection is closed."""
+        """The refresher: one reading per wake-up, and one whenever the snapshot
+        lapses with no request to notice it; each reading's connection is closed.
+
+        Polling matters to an idle worker: woken only by requests, it would
+        answer its first request after a long quiet spell with the state it had
+        when it went quiet, however old. So every worker keeps within the TTL
+        (plus one reading) of the truth, busy or not, at the cost of one cache
+        read (or one query, without a shared cache) per TTL per process.
+        """
         while True:
-            self._wake.wait()
+            woken = self._wake.wait(timeout=max(conf.STATE_TTL, MIN_POLL_INTERVAL))
             self._wake.clear()
             if self._stopped:
                 return
+            if not woken and self._expires > self._clock():
+                continue  # a request or a writer refreshed it meanwhile
             try:
                 self.refresh()
             except Exception:  # a bug here must not end the refresher: the next wake-up tries again

@@ -301,3 +301,28 @@ class TestCallBounded:
     def test_without_threads_the_call_runs_in_the_caller(self) -> None:
         with mock.patch.object(threading.Thread, "start", side_effect=RuntimeError("can't start new thread")):
             assert state.call_bounded(threading.current_thread, 5) is threading.current_thread()
+
+
+def test_idle_process_catches_up_with_a_change_without_any_request(store: state.Store, clock: FakeClock) -> None:
+    """An idle worker's first request after a quiet spell must not get the old state."""
+    save(enabled=False)
+    clock.advance(2)
+    assert not store.current().enabled  # the refresher runs, as in any worker after its first TTL
+    eventually(lambda: store._readings > 0, "the first reading never happened")
+    # Another server's write: the row changes behind this process's back.
+    MaintenanceSettings.objects.filter(pk=MaintenanceSettings.SINGLETON_PK).update(enabled=True, version=1000)
+    clock.advance(2)  # the snapshot lapses, and no request comes to notice it
+    eventually(lambda: store._current.enabled, "the idle refresher never looked by itself")
+    served = store.fresh()
+    assert served is not None
+    assert served.enabled
+
+
+def test_refresher_does_not_read_while_the_snapshot_is_fresh(store: state.Store, clock: FakeClock) -> None:
+    save(enabled=False)
+    clock.advance(2)
+    store.current()
+    eventually(lambda: store._readings > 0, "the first reading never happened")
+    readings = store._readings
+    time.sleep(2.5 * state.MIN_POLL_INTERVAL + 1)  # past a poll of the real-time TTL (1 s)
+    assert store._readings == readings  # polled, found the snapshot fresh by the store's clock, read nothing
