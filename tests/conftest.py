@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,8 @@ from pytest_django.fixtures import Settings
 
 from maintenance_mode import apps, signals, state
 from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.state import CACHE_KEY
+from tests.redis_helpers import REDIS_URL, require_redis
 
 
 @pytest.fixture(scope="session")
@@ -137,3 +140,22 @@ def received() -> Iterator[list[tuple[str, str]]]:
     yield events
     signals.maintenance_enabled.disconnect(on_enabled)
     signals.maintenance_disabled.disconnect(on_disabled)
+
+
+@pytest.fixture
+def shared_cache(settings: Settings) -> Iterator[BaseCache]:
+    """A real Redis as the state's shared cache, under a key prefix of its own
+    (a process-local cache is never trusted across processes, so never called)."""
+    require_redis()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
+        },
+    }
+    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
+    cache = caches["shared"]
+    yield cache
+    cache.delete(CACHE_KEY)

@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.cache import BaseCache
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -399,27 +400,12 @@ def test_status_under_forced_off_works_with_the_database_down(database_gone: Non
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit: the publication runs inside the command
-def test_hung_cache_after_the_commit_costs_a_warning_not_a_hang(settings: Any) -> None:
+def test_hung_cache_after_the_commit_costs_a_warning_not_a_hang(settings: Any, shared_cache: BaseCache) -> None:
     """Redis took the connection and stopped answering: the change is saved and the command says what lags."""
     import threading
-    import uuid
 
-    from django.core.cache import caches
-
-    from tests.redis_helpers import REDIS_URL, require_redis
-
-    require_redis()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "shared": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
     settings.MAINTENANCE_MODE_PUBLISH_TIMEOUT = 0.2
-    shared = caches["shared"]
+    shared = shared_cache
     release = threading.Event()
     out, err = StringIO(), StringIO()
     try:

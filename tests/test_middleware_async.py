@@ -4,7 +4,6 @@ no thread hop, no query and no cache call)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -12,6 +11,7 @@ from unittest import mock
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db.backends.utils import CursorWrapper
 from django.test import AsyncClient, RequestFactory, override_settings
@@ -20,7 +20,6 @@ from pytest_django.fixtures import Settings
 from maintenance_mode import bypass, page, state
 from maintenance_mode.middleware import Verdict, decide, settle
 from maintenance_mode.snapshot import READ_ONLY, Snapshot
-from tests.redis_helpers import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
 
@@ -228,25 +227,6 @@ class TestOneDecision:
 
 
 @pytest.fixture
-def shared_cache(settings: Settings) -> Iterator[None]:
-    """A real Redis as the state's shared cache (a process-local one is never called anyway)."""
-    require_redis()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "shared": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
-    yield
-    from django.core.cache import caches
-
-    caches["shared"].clear()
-
-
-@pytest.fixture
 def io_calls() -> Iterator[dict[str, int]]:
     """SQL statements and Redis cache calls, in any thread (the async path's sync parts
     run in asgiref's worker threads, each with its own database connection)."""
@@ -279,7 +259,7 @@ def _counting(counts: dict[str, int], key: str, original: Any) -> Any:
 class TestNoPerRequestIO:
     @pytest.mark.parametrize(("enabled", "status"), [(False, 200), (True, 503)])
     async def test_a_flood_of_anonymous_visitors_costs_no_query_and_no_cache_call(
-        self, shared_cache: None, io_calls: dict[str, int], enabled: bool, status: int
+        self, shared_cache: BaseCache, io_calls: dict[str, int], enabled: bool, status: int
     ) -> None:
         await sync_to_async(_switch)(enabled)
         client = AsyncClient()
@@ -289,7 +269,7 @@ class TestNoPerRequestIO:
             assert (await client.get("/async/")).status_code == status
         assert io_calls == {"queries": 0, "cache": 0}
 
-    async def test_the_counts_see_the_worker_threads(self, shared_cache: None, io_calls: dict[str, int]) -> None:
+    async def test_the_counts_see_the_worker_threads(self, shared_cache: BaseCache, io_calls: dict[str, int]) -> None:
         await sync_to_async(_switch)(True)
         state.store.reset()  # as in a new process: the first request reads the shared cache
         io_calls.update(queries=0, cache=0)

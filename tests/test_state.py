@@ -6,7 +6,6 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -25,29 +24,10 @@ from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.snapshot import Snapshot
 from maintenance_mode.state import CACHE_KEY
 from tests.conftest import FakeClock
-from tests.redis_helpers import REDIS_URL, require_redis
 
 UTC = dt_timezone.utc  # datetime.UTC is Python 3.11+
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shared_cache(settings: SettingsWrapper) -> Iterator[BaseCache]:
-    """A real Redis cache under a key prefix of its own."""
-    require_redis()
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "shared": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"mm-test-{uuid.uuid4().hex}",
-        },
-    }
-    settings.MAINTENANCE_MODE_CACHE_ALIAS = "shared"
-    cache = caches["shared"]
-    yield cache
-    cache.delete(CACHE_KEY)
 
 
 @contextlib.contextmanager
