@@ -260,31 +260,17 @@ def measure(loop: asyncio.AbstractEventLoop, target: Target, plan: Plan) -> dict
             times[key].append(value)
 
     base_key = variants[0].key
-    rows = []
-    for variant in variants:
-        ratios = [mine / base for mine, base in zip(times[variant.key], times[base_key], strict=True)]
-        r1, r2, r3 = wsgi_bench.quartiles(ratios)
-        low, high = wsgi_bench.median_ci(ratios, seed)
-        t1, t2, t3 = wsgi_bench.quartiles(times[variant.key])
-        rows.append(
-            {
-                "key": variant.key,
-                "label": variant.label,
-                "status": variant.expected_status,
-                "us_median": t2,
-                "us_q1": t1,
-                "us_q3": t3,
-                "ratio_median": r2,
-                "ratio_q1": r1,
-                "ratio_q3": r3,
-                "ratio_ci_low": low,
-                "ratio_ci_high": high,
-                "ratio_min": min(ratios),
-                "ratio_max": max(ratios),
-                "queries_per_request": queries.counts.get(variant.key, 0) / (rounds * passes * batch),
-                "body_bytes": body_sizes[variant.key],
-            }
+    rows = [
+        wsgi_bench.summary_row(
+            variant,
+            times[variant.key],
+            times[base_key],
+            seed,
+            queries_per_request=queries.counts.get(variant.key, 0) / (rounds * passes * batch),
+            body_bytes=body_sizes[variant.key],
         )
+        for variant in variants
+    ]
     import django
 
     return {

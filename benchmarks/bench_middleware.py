@@ -357,6 +357,40 @@ def median_ci(values: list[float], seed: int, resamples: int = 2000) -> tuple[fl
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
+def summary_row(
+    variant: Variant,
+    times: list[float],
+    base_times: list[float],
+    seed: int,
+    *,
+    queries_per_request: float,
+    body_bytes: int,
+) -> dict[str, Any]:
+    """One row of a benchmark's table: the variant's per-round times and their
+    ratios to the bare stack's, measured in the same rounds (bench_asgi.py too)."""
+    ratios = [mine / base for mine, base in zip(times, base_times, strict=True)]
+    r1, r2, r3 = quartiles(ratios)
+    low, high = median_ci(ratios, seed)
+    t1, t2, t3 = quartiles(times)
+    return {
+        "key": variant.key,
+        "label": variant.label,
+        "status": variant.expected_status,
+        "us_median": t2,
+        "us_q1": t1,
+        "us_q3": t3,
+        "ratio_median": r2,
+        "ratio_q1": r1,
+        "ratio_q3": r3,
+        "ratio_ci_low": low,
+        "ratio_ci_high": high,
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "queries_per_request": queries_per_request,
+        "body_bytes": body_bytes,
+    }
+
+
 def call_overhead(target: Target, number: int = 20000, repeat: int = 7) -> dict[str, float]:
     """Nanoseconds one call of the *last* middleware adds on its own, maintenance off, with the
     next layer a no-op: the best of ``repeat`` timings, so it hardly depends on the machine's noise."""
@@ -432,31 +466,17 @@ def measure(target: Target, plan: Plan) -> dict[str, Any]:
             for key, value in best.items():
                 times[key].append(value)
 
-    rows = []
-    for variant in variants:
-        ratios = [mine / base for mine, base in zip(times[variant.key], times[base_key], strict=True)]
-        r1, r2, r3 = quartiles(ratios)
-        low, high = median_ci(ratios, seed)
-        t1, t2, t3 = quartiles(times[variant.key])
-        rows.append(
-            {
-                "key": variant.key,
-                "label": variant.label,
-                "status": variant.expected_status,
-                "us_median": t2,
-                "us_q1": t1,
-                "us_q3": t3,
-                "ratio_median": r2,
-                "ratio_q1": r1,
-                "ratio_q3": r3,
-                "ratio_ci_low": low,
-                "ratio_ci_high": high,
-                "ratio_min": min(ratios),
-                "ratio_max": max(ratios),
-                "queries_per_request": queries.get(variant.key, 0) / (rounds * passes * batch),
-                "body_bytes": body_sizes[variant.key],
-            }
+    rows = [
+        summary_row(
+            variant,
+            times[variant.key],
+            times[base_key],
+            seed,
+            queries_per_request=queries.get(variant.key, 0) / (rounds * passes * batch),
+            body_bytes=body_sizes[variant.key],
         )
+        for variant in variants
+    ]
     import django
 
     return {
