@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import gc
 import io
 import json
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_middleware as wsgi_bench
-from bench_middleware import BASE_MIDDLEWARE, HOST, MIDDLEWARE_PATH, RESULTS, ROOT, Plan, Target, Variant
+from bench_middleware import BASE_MIDDLEWARE, HOST, MIDDLEWARE_PATH, Plan, Target, Variant
 
 PASS_THROUGH = "benchsite.middleware.AsyncPassThroughMiddleware"
 
@@ -368,11 +367,7 @@ def main() -> int:
         " from the view (f), which pays Django's log_response() thread hop too"
     )
     print(text)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"asgi-{stamp}.json").write_text(json.dumps(results, indent=2))
-    (RESULTS / f"asgi-{stamp}.md").write_text(text + "\n")
-    print(f"\n(saved in {RESULTS.relative_to(ROOT)}/asgi-{stamp}.md and .json)", file=sys.stderr)
+    wsgi_bench.save_results("asgi", results, text)
     return 0
 
 

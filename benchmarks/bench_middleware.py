@@ -357,6 +357,15 @@ def median_ci(values: list[float], seed: int, resamples: int = 2000) -> tuple[fl
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
+def save_results(name: str, results: object, text: str) -> None:
+    """Keep a run's table and raw numbers in benchmarks/results/ (bench_asgi.py, bench_theme.py too)."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / f"{name}-{stamp}.md").write_text(text + "\n")
+    print(f"\n(saved in {RESULTS.relative_to(ROOT)}/{name}-{stamp}.md and .json)", file=sys.stderr)
+
+
 def summary_row(
     variant: Variant,
     times: list[float],
@@ -706,11 +715,7 @@ def main() -> int:
         return 0
     text = report(results)
     print(text)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"middleware-{stamp}.json").write_text(json.dumps(results, indent=2))
-    (RESULTS / f"middleware-{stamp}.md").write_text(text + "\n")
-    print(f"\n(saved in {RESULTS.relative_to(ROOT)}/middleware-{stamp}.md and .json)", file=sys.stderr)
+    save_results("middleware", results, text)
     return 0
 
 

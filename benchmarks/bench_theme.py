@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import bench_middleware as wsgi_bench
-from bench_middleware import BASE_MIDDLEWARE, MIDDLEWARE_PATH, PASS_THROUGH, RESULTS, ROOT, Plan, Target, Variant
+from bench_middleware import BASE_MIDDLEWARE, MIDDLEWARE_PATH, PASS_THROUGH, Plan, Target, Variant
 
 HERE = Path(__file__).resolve().parent
 THEME_DIR = HERE / "benchsite" / "templates"
@@ -230,11 +229,7 @@ def main() -> int:
         ]
     )
     print(text)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"theme-{stamp}.json").write_text(json.dumps(result, indent=2))
-    (RESULTS / f"theme-{stamp}.md").write_text(text + "\n")
-    print(f"\n(saved in {RESULTS.relative_to(ROOT)}/theme-{stamp}.md and .json)", file=sys.stderr)
+    wsgi_bench.save_results("theme", result, text)
     return 0
 
 
