@@ -85,6 +85,22 @@ def test_without_wagtail_the_wagtail_permission_makes_nobody_an_administrator(
     assert logged_in(editor).get("/").status_code == 503
 
 
+@override_settings(
+    INSTALLED_APPS=WITHOUT_WAGTAIL,
+    ROOT_URLCONF="tests.urls_without_wagtail",
+    AUTHENTICATION_BACKENDS=["tests.backends.PermissionsIgnoringIsActiveBackend"],
+)
+def test_without_wagtail_a_deactivated_staff_account_is_no_administrator(
+    staff_user: User, maintenance: MaintenanceSettings
+) -> None:
+    """The staff rule of a site without Wagtail refuses inactive accounts itself:
+    this backend keeps them logged in."""
+    client = logged_in(staff_user)
+    assert client.get("/").status_code == 200
+    User.objects.filter(pk=staff_user.pk).update(is_active=False)
+    assert client.get("/").status_code == 503
+
+
 @override_settings(MAINTENANCE_MODE_ADMIN_CHECK="superuser")
 def test_an_explicit_admin_check_replaces_the_wagtail_rule(editor: User, maintenance: MaintenanceSettings) -> None:
     assert logged_in(editor).get("/").status_code == 503
