@@ -22,7 +22,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import CommandError, call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.urls import set_script_prefix
 from django.utils import timezone
@@ -32,6 +32,7 @@ from maintenance_mode.conf import conf
 from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
+from tests.headers import cache_directives
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +180,7 @@ def test_badge_leaves_a_page_in_an_unknown_charset_alone(staff_user: User, maint
     response = middleware(staff_request(staff_user))
     assert response.status_code == 200
     assert response.content == page
-    assert "private" in response["Cache-Control"]
+    assert "private" in cache_directives(response)
 
 
 @override_settings(DEFAULT_CHARSET="iso-8859-1")
@@ -305,16 +306,12 @@ async def async_publicly_cacheable_page(request: HttpRequest) -> HttpResponse:
     return publicly_cacheable_page(request)
 
 
-def cache_control(response: HttpResponseBase) -> set[str]:
-    return {part.strip() for part in response["Cache-Control"].split(",")}
-
-
 @override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["198.51.100.7"])
 def test_live_page_for_an_allowed_ip_is_private_during_maintenance(maintenance: MaintenanceSettings) -> None:
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
     assert response.status_code == 200
-    assert cache_control(response) == {"private", "max-age=3600"}
+    assert cache_directives(response) == {"private", "max-age=3600"}
 
 
 @pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
@@ -325,7 +322,7 @@ async def test_async_live_page_for_an_allowed_ip_is_private_during_maintenance(
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
     response = await MaintenanceModeMiddleware(async_publicly_cacheable_page)(request)
     assert response.status_code == 200
-    assert cache_control(response) == {"private", "max-age=3600"}
+    assert cache_directives(response) == {"private", "max-age=3600"}
 
 
 def test_live_page_for_a_bypass_cookie_holder_is_private(maintenance: MaintenanceSettings) -> None:
@@ -335,8 +332,8 @@ def test_live_page_for_a_bypass_cookie_holder_is_private(maintenance: Maintenanc
     request.COOKIES[conf.BYPASS_COOKIE_NAME] = bypass.make_cookie_value(maintenance.bypass_secret)
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
     assert response.status_code == 200
-    assert "public" not in cache_control(response)
-    assert "private" in cache_control(response)
+    assert "public" not in cache_directives(response)
+    assert "private" in cache_directives(response)
 
 
 @override_settings(MAINTENANCE_MODE_SHOW_INDICATOR=False)
@@ -344,20 +341,20 @@ def test_live_page_for_an_administrator_is_private_even_without_the_badge(
     staff_user: User, maintenance: MaintenanceSettings
 ) -> None:
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(staff_request(staff_user))
-    assert cache_control(response) == {"private", "max-age=3600"}
+    assert cache_directives(response) == {"private", "max-age=3600"}
 
 
 def test_exempt_paths_keep_their_own_caching(maintenance: MaintenanceSettings) -> None:
     # The same for everyone, maintenance or not: a CDN may keep it.
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(RequestFactory().get("/health"))
-    assert cache_control(response) == {"public", "max-age=3600"}
+    assert cache_directives(response) == {"public", "max-age=3600"}
 
 
 @override_settings(MAINTENANCE_MODE_ALLOWED_IPS=["198.51.100.7"])
 def test_allowed_ip_keeps_public_caching_when_maintenance_is_off(db: None) -> None:
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
     response = MaintenanceModeMiddleware(publicly_cacheable_page)(request)
-    assert cache_control(response) == {"public", "max-age=3600"}
+    assert cache_directives(response) == {"public", "max-age=3600"}
 
 
 # Finding 6: the status endpoint published drafts.
