@@ -79,7 +79,9 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: b
     logged_in = user is not None
     if logged_in and _is_admin(compiled, user):
         return Verdict.SERVE_WITH_NOTICE
-    if path_exemptions and _view_is_exempt(request):  # the admin, and @maintenance_exempt views
+    # @maintenance_exempt views for everyone; the admin for visitors not logged in, so that
+    # administrators can sign in: a logged-in non-administrator there is on any other page.
+    if path_exemptions and _view_is_exempt(request, admin_open=not logged_in):
         return Verdict.SERVE_EXEMPT_VIEW
     if snapshot.read_only:  # reads reach the site and nobody is logged out; only changes wait
         return Verdict.SERVE_READ_ONLY if request.method in READ_METHODS else Verdict.REFUSE_WRITE
@@ -168,16 +170,17 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
     return address is not None and any(address in network for network in networks)
 
 
-def _view_is_exempt(request: HttpRequest) -> bool:
+def _view_is_exempt(request: HttpRequest, *, admin_open: bool) -> bool:
+    exempt_admin = admin_open and conf.EXEMPT_ADMIN
     if request.resolver_match is not None:  # in process_view: the view Django really resolved
-        return _match_is_exempt(request.resolver_match, conf.EXEMPT_ADMIN)
+        return _match_is_exempt(request.resolver_match, exempt_admin)
     # Before the view is resolved, with the urlconf known so far: a middleware
     # placed after this one may still set request.urlconf, hence process_view.
     urlconf = getattr(request, "urlconf", None)
     # Translated URL patterns need LocaleMiddleware, which sets LANGUAGE_CODE
     # (cheaper than asking the translation machinery).
     language = getattr(request, "LANGUAGE_CODE", None)
-    return _resolves_to_exempt_view(request.path_info, urlconf, language, conf.EXEMPT_ADMIN)
+    return _resolves_to_exempt_view(request.path_info, urlconf, language, exempt_admin)
 
 
 @functools.lru_cache(maxsize=1024)

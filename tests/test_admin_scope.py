@@ -1,0 +1,352 @@
+"""Whom the admin stays open to while maintenance is on.
+
+The admin is exempt so that administrators can sign in: it stays open to
+visitors who are not logged in (its login, its password reset, the files its
+login page loads) and to administrators. A logged-in non-administrator (staff
+under ``ADMIN_CHECK = "superuser"``, say) is on the admin as on any other page:
+logged out and shown the page in full mode, reading but not writing in
+read-only mode. The Django admin and the Wagtail admin (mounted at ``/cms/``
+by tests.urls) alike, through the sync and the async path.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.test import AsyncClient, Client, RequestFactory, override_settings
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from maintenance_mode.middleware import Verdict, decide
+from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.snapshot import READ_ONLY, Snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
+
+NOT_SAVED = b"Your change was not saved"
+NOTICE = b'id="maintenance-mode-read-only"'
+BADGE = b'id="maintenance-mode-indicator"'
+ADD_GROUP = "/admin/auth/group/add/"  # a write through the admin, open to whoever may add groups
+
+# Checks under which the staff member below is no administrator (and a superuser,
+# for the first two, is one).
+NARROW_ADMIN_CHECKS = [
+    "superuser",
+    "perm:maintenance_mode.change_maintenancesettings",
+    "tests.predicates.is_named_customer",
+]
+WITHOUT_WAGTAIL = [app for app in settings.INSTALLED_APPS if not app.startswith(("wagtail", "maintenance_mode.c"))]
+DJANGO_ADMIN_ONLY = override_settings(INSTALLED_APPS=WITHOUT_WAGTAIL, ROOT_URLCONF="tests.urls_without_wagtail")
+DJANGO_SETTINGS_URL = "/admin/maintenance_mode/maintenancesettings/"
+WAGTAIL_SETTINGS_URL = "/cms/maintenance/"
+
+
+def grant(user: User, *codenames: str) -> None:
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+
+
+@pytest.fixture
+def support_staff(db: None) -> User:
+    """Staff who may add groups in the Django admin, but are no superuser."""
+    user = User.objects.create_user("support", "support@example.com", "support-pw", is_staff=True)
+    grant(user, "add_group", "view_group")
+    return user
+
+
+@pytest.fixture
+def superuser_check(settings: SettingsWrapper) -> None:
+    settings.MAINTENANCE_MODE_ADMIN_CHECK = "superuser"
+
+
+@pytest.fixture
+def editor(db: None) -> User:
+    """A Wagtail editor (may use the Wagtail admin, is not staff)."""
+    user = User.objects.create_user("editor", "editor@example.com", "editor-pass")
+    editors = Group.objects.create(name="Editors")
+    editors.permissions.add(Permission.objects.get(codename="access_admin"))
+    user.groups.add(editors)
+    return user
+
+
+def switch_on(mode: str = MaintenanceSettings.Mode.FULL) -> None:
+    row = MaintenanceSettings.load()
+    row.enabled = True
+    row.mode = mode
+    row.save()
+
+
+@pytest.fixture
+def full(db: None) -> None:
+    switch_on()
+
+
+@pytest.fixture
+def read_only(db: None) -> None:
+    switch_on(MaintenanceSettings.Mode.READ_ONLY)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def alogged_in(user: User) -> AsyncClient:
+    client = AsyncClient()
+    await client.aforce_login(user)
+    return client
+
+
+def session_exists(client: Client | AsyncClient) -> bool:
+    return Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+
+
+# Full maintenance: a logged-in non-administrator in the Django admin
+
+
+@pytest.mark.parametrize("admin_check", NARROW_ADMIN_CHECKS)
+def test_staff_who_are_not_administrators_get_the_page_in_the_admin_during_maintenance(
+    support_staff: User, full: None, settings: SettingsWrapper, admin_check: str
+) -> None:
+    settings.MAINTENANCE_MODE_ADMIN_CHECK = admin_check
+    client = logged_in(support_staff)
+    response = client.get("/admin/")
+    assert response.status_code == 503
+    assert b"We are performing scheduled maintenance" in response.content
+    assert not session_exists(client)  # logged out, as anywhere else on the site
+
+
+def test_staff_who_are_not_administrators_cannot_write_in_the_admin_during_maintenance(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    assert logged_in(support_staff).post(ADD_GROUP, {"name": "Night shift"}).status_code == 503
+    assert not Group.objects.filter(name="Night shift").exists()
+
+
+@override_settings(MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_staff_who_are_not_administrators_keep_their_session_but_get_the_page_without_logout_users(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    client = logged_in(support_staff)
+    assert client.get("/admin/").status_code == 503
+    assert session_exists(client)
+
+
+def test_staff_who_are_not_administrators_signing_in_during_maintenance_are_logged_out_at_once(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    client = Client()
+    response = client.post("/admin/login/", {"username": "support", "password": "support-pw", "next": "/admin/"})
+    assert response.status_code == 302  # the login page is open: it cannot tell who signs in
+    assert client.get("/admin/").status_code == 503
+    assert not session_exists(client)
+
+
+def test_administrators_keep_using_and_writing_in_the_admin_during_maintenance(
+    staff_user: User, full: None, superuser_check: None
+) -> None:
+    client = logged_in(staff_user)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert BADGE in response.content
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 302
+    assert Group.objects.filter(name="Night shift").exists()
+
+
+@pytest.mark.parametrize("mode", ["full", "read_only"])
+def test_admin_login_page_stays_open_to_anonymous_visitors(
+    client: Client, request: pytest.FixtureRequest, mode: str
+) -> None:
+    request.getfixturevalue(mode)
+    assert client.get("/admin/login/").status_code == 200
+    assert client.get("/admin/jsi18n/").status_code == 302  # the admin's own answer: its login
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("mode", ["full", "read_only"])
+def test_administrators_sign_in_through_the_admin_login_during_maintenance(
+    staff_user: User, superuser_check: None, request: pytest.FixtureRequest, mode: str
+) -> None:
+    request.getfixturevalue(mode)
+    client = Client()
+    response = client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_exempt_views_stay_open_to_logged_in_non_administrators(customer_client: Client, full: None) -> None:
+    """Only the admin's exemption depends on who is logged in."""
+    assert customer_client.get("/exempt-view/").content == b"exempt view"
+    assert session_exists(customer_client)
+
+
+# Read-only maintenance: a logged-in non-administrator in the Django admin
+
+
+def test_non_administrator_staff_read_the_admin_in_read_only_mode(
+    support_staff: User, read_only: None, superuser_check: None
+) -> None:
+    client = logged_in(support_staff)
+    response = client.get("/admin/auth/group/")
+    assert response.status_code == 200
+    assert NOTICE in response.content  # the notice every visitor gets, not the administrators' badge
+    assert BADGE not in response.content
+    assert session_exists(client)  # nobody is logged out in read-only mode
+
+
+@pytest.mark.parametrize("admin_check", NARROW_ADMIN_CHECKS)
+def test_non_administrator_staff_cannot_write_in_the_admin_in_read_only_mode(
+    support_staff: User, read_only: None, settings: SettingsWrapper, admin_check: str
+) -> None:
+    settings.MAINTENANCE_MODE_ADMIN_CHECK = admin_check
+    client = logged_in(support_staff)
+    response = client.post(ADD_GROUP, {"name": "Night shift"})
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert not Group.objects.filter(name="Night shift").exists()
+    assert session_exists(client)
+
+
+def test_administrators_keep_writing_in_the_admin_in_read_only_mode(
+    staff_user: User, read_only: None, superuser_check: None
+) -> None:
+    response = logged_in(staff_user).post(ADD_GROUP, {"name": "Night shift"})
+    assert response.status_code == 302
+    assert Group.objects.filter(name="Night shift").exists()
+
+
+# The decision itself: the same for both paths, and I/O-free in the event loop
+
+
+@pytest.mark.parametrize(("mode", "verdict"), [("full", Verdict.LOGOUT_AND_BLOCK), ("read-only", Verdict.REFUSE_WRITE)])
+def test_the_event_loop_asks_a_thread_about_a_logged_in_user_on_the_admin(
+    support_staff: User, superuser_check: None, mode: str, verdict: Verdict
+) -> None:
+    """A logged-in user may be an administrator: only a thread may ask (a custom check
+    may query); that thread's answer is the sync path's."""
+    snapshot = Snapshot(version=1, enabled=True, mode=mode)
+    request = RequestFactory().post(ADD_GROUP)
+    request.user = support_staff
+    assert decide(request, snapshot, 0.0, may_block=False) is Verdict.NEEDS_IO
+    assert decide(request, snapshot, 0.0) is verdict
+
+
+@pytest.mark.parametrize("mode", ["full", "read-only"])
+def test_the_event_loop_opens_the_admin_to_an_anonymous_visitor_without_io(mode: str) -> None:
+    snapshot = Snapshot(version=1, enabled=True, mode=mode)
+    request = RequestFactory().post("/admin/login/")  # no session cookie: known to be anonymous
+    assert decide(request, snapshot, 0.0, may_block=False) is Verdict.SERVE_EXEMPT_VIEW
+    assert decide(request, snapshot, 0.0) is Verdict.SERVE_EXEMPT_VIEW
+
+
+# The async path (ASGI)
+
+
+class TestAsync:
+    async def test_async_staff_who_are_not_administrators_get_the_page_in_the_admin_during_maintenance(
+        self, support_staff: User, superuser_check: None
+    ) -> None:
+        await sync_to_async(switch_on)()
+        writer = await alogged_in(support_staff)
+        assert (await writer.post(ADD_GROUP, {"name": "Night shift"})).status_code == 503
+        assert not await Group.objects.filter(name="Night shift").aexists()
+        reader = await alogged_in(support_staff)
+        assert (await reader.get("/admin/")).status_code == 503
+        assert not await sync_to_async(session_exists)(reader)
+
+    async def test_async_non_administrator_staff_cannot_write_in_the_admin_in_read_only_mode(
+        self, support_staff: User, superuser_check: None
+    ) -> None:
+        await sync_to_async(switch_on)(READ_ONLY)
+        client = await alogged_in(support_staff)
+        assert (await client.get("/admin/auth/group/")).status_code == 200
+        response = await client.post(ADD_GROUP, {"name": "Night shift"})
+        assert response.status_code == 503
+        assert NOT_SAVED in response.content
+        assert not await Group.objects.filter(name="Night shift").aexists()
+        assert await sync_to_async(session_exists)(client)
+
+    @pytest.mark.parametrize("mode", ["full", READ_ONLY])
+    async def test_async_admin_login_page_stays_open_to_anonymous_visitors(
+        self, staff_user: User, superuser_check: None, mode: str
+    ) -> None:
+        await sync_to_async(switch_on)(mode)
+        client = AsyncClient()
+        assert (await client.get("/admin/login/")).status_code == 200
+        response = await client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+        assert response.status_code == 302
+
+    @pytest.mark.parametrize("mode", ["full", READ_ONLY])
+    async def test_async_administrators_keep_writing_in_the_admin(
+        self, staff_user: User, superuser_check: None, mode: str
+    ) -> None:
+        await sync_to_async(switch_on)(mode)
+        client = await alogged_in(staff_user)
+        assert BADGE in (await client.get("/admin/")).content
+        assert (await client.post(ADD_GROUP, {"name": "Night shift"})).status_code == 302
+        assert await Group.objects.filter(name="Night shift").aexists()
+
+
+# The Wagtail admin: its login views are open to visitors, not to logged-in non-administrators
+
+
+def test_wagtail_editors_who_are_not_administrators_get_the_page_in_the_wagtail_login_views(
+    editor: User, full: None, superuser_check: None
+) -> None:
+    client = logged_in(editor)
+    assert client.post("/cms/password_reset/", {"email": "editor@example.com"}).status_code == 503
+    assert not mail.outbox
+    assert not session_exists(client)
+
+
+def test_wagtail_editors_who_are_not_administrators_cannot_post_to_the_wagtail_login_views_in_read_only_mode(
+    editor: User, read_only: None, superuser_check: None
+) -> None:
+    client = logged_in(editor)
+    assert client.get("/cms/jsi18n/").status_code == 200  # reads go through
+    response = client.post("/cms/password_reset/", {"email": "editor@example.com"})
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
+    assert not mail.outbox
+    assert session_exists(client)
+
+
+@pytest.mark.parametrize("mode", ["full", "read_only"])
+def test_wagtail_login_stays_open_to_anonymous_visitors(
+    editor: User, request: pytest.FixtureRequest, mode: str
+) -> None:
+    request.getfixturevalue(mode)
+    client = Client()
+    assert client.post("/cms/password_reset/", {"email": "editor@example.com"}).status_code == 302
+    assert len(mail.outbox) == 1
+    response = client.post("/cms/login/", {"username": "editor", "password": "editor-pass"})
+    assert response.status_code == 302
+    assert client.get("/cms/").status_code == 200  # an editor is an administrator under the default check
+
+
+class TestWagtailAsync:
+    async def test_async_wagtail_editors_who_are_not_administrators_get_the_page_in_the_wagtail_login_views(
+        self, editor: User, superuser_check: None
+    ) -> None:
+        await sync_to_async(switch_on)()
+        client = await alogged_in(editor)
+        assert (await client.get("/cms/jsi18n/")).status_code == 503
+        assert not await sync_to_async(session_exists)(client)
+
+    async def test_async_wagtail_login_stays_open_to_anonymous_visitors_in_read_only_mode(self, editor: User) -> None:
+        await sync_to_async(switch_on)(READ_ONLY)
+        client = AsyncClient()
+        response = await client.post("/cms/login/", {"username": "editor", "password": "editor-pass"})
+        assert response.status_code == 302
+        assert (await client.get("/cms/")).status_code == 200
+
+    async def test_async_wagtail_editor_keeps_using_the_wagtail_admin(self, editor: User) -> None:
+        await sync_to_async(switch_on)()
+        response = await (await alogged_in(editor)).get("/cms/")
+        assert response.status_code == 200
+        assert BADGE in response.content
