@@ -370,17 +370,51 @@ def keep_private(response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
-def add_indicator(response: HttpResponseBase, snapshot: Snapshot) -> HttpResponseBase:
+def add_indicator(response: HttpResponseBase, snapshot: Snapshot, request: HttpRequest) -> HttpResponseBase:
     """Insert the "maintenance is on" badge into full HTML pages, and keep them private."""
     keep_private(response)
     if not conf.SHOW_INDICATOR or not _is_full_html_page(response):
         return response
-    badge = _encoded(page.indicator_html(snapshot.read_only), response)
+    badge = _encoded(page.indicator_html(snapshot.read_only, _settings_url(request)), response)
     if badge is None:
         return response
     body = response.content
     end = body.rfind(b"</body>")
     return _replace_content(response, body[:end] + badge + body[end:])
+
+
+def _settings_url(request: HttpRequest) -> str | None:
+    """The badge's "settings" link, for a user who may change the settings.
+
+    Only a user already loaded (by :func:`decide` or by the view) is asked: the
+    badge never loads a session itself (a bypass holder's page costs no query for it).
+    """
+    user = _loaded_user(request)
+    if user is None:
+        return None
+    try:
+        return page.settings_url_for(user)
+    except Exception as error:  # noqa: BLE001 - a permission check that queries a failing database
+        session_failures.failed("user store", error, "showing the badge without its settings link")
+        return None
+
+
+def _loaded_user(request: HttpRequest) -> Any:
+    """``request.user`` if it is loaded already and logged in, else ``None``."""
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    return user if user.is_authenticated else None
+
+
+def _badge_may_query(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """Whether adding the badge may query the database (the async path then adds it
+    in a thread): the link's permission check for a logged-in user other than an
+    active superuser, whose permissions are loaded from the database."""
+    if not conf.SHOW_INDICATOR or not _is_full_html_page(response):
+        return False
+    user = _loaded_user(request)
+    return user is not None and not (user.is_active and getattr(user, "is_superuser", False))
 
 
 def add_read_only_notice(response: HttpResponseBase, snapshot: Snapshot) -> HttpResponseBase:
@@ -471,7 +505,7 @@ class MaintenanceModeMiddleware:
         if verdict is Verdict.SERVE_EXEMPT_VIEW:
             _confirm_in_process_view(request, snapshot, now)
         if verdict is Verdict.SERVE_WITH_NOTICE:
-            return add_indicator(self.get_response(request), snapshot)  # type: ignore[arg-type]
+            return add_indicator(self.get_response(request), snapshot, request)  # type: ignore[arg-type]
         if verdict is Verdict.SERVE_READ_ONLY:
             if not conf.READ_ONLY_DATABASE:
                 return add_read_only_notice(self.get_response(request), snapshot)  # type: ignore[arg-type]
@@ -499,7 +533,10 @@ class MaintenanceModeMiddleware:
         if verdict is Verdict.SERVE_EXEMPT_VIEW:
             _confirm_in_process_view(request, snapshot, now)
         if verdict is Verdict.SERVE_WITH_NOTICE:
-            return add_indicator(await get_response(request), snapshot)
+            served = await get_response(request)
+            if _badge_may_query(request, served):
+                return await sync_to_async(add_indicator)(served, snapshot, request)
+            return add_indicator(served, snapshot, request)
         if verdict is Verdict.SERVE_READ_ONLY:
             if not conf.READ_ONLY_DATABASE:
                 return add_read_only_notice(await get_response(request), snapshot)

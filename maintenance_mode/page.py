@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from maintenance_mode.conf import conf
+from maintenance_mode.rules import WAGTAIL_ADMIN_PERMISSION
 from maintenance_mode.snapshot import Snapshot
 
 
@@ -178,8 +179,34 @@ def admin_change_url() -> str | None:
         return None
 
 
-def indicator_html(read_only: bool = False) -> str:
-    context = {"settings_url": admin_change_url(), "read_only": read_only}
+# Who may change the settings, in the Django admin and in the Wagtail admin.
+CHANGE_PERMISSION = "maintenance_mode.change_maintenancesettings"
+
+
+def settings_url_for(user: Any) -> str | None:
+    """Where the badge's "settings" link points for this logged-in ``user``; ``None``
+    (no link) for those the settings form would turn away.
+
+    ``has_perm`` costs nothing for an active superuser; for anyone else
+    Django's ModelBackend loads the user's permissions (two queries) once per
+    user object, so once per request at most, and not at all when the admin's
+    pages or the administrator check already did.
+    """
+    url = admin_change_url()
+    if url is None or not user.is_active:
+        return None
+    # The way in: the Django admin wants staff, the Wagtail admin its own permission.
+    if apps.is_installed("maintenance_mode.contrib.wagtail"):
+        enters = user.has_perm(WAGTAIL_ADMIN_PERMISSION)
+    else:
+        enters = user.is_staff
+    return url if enters and user.has_perm(CHANGE_PERMISSION) else None
+
+
+def indicator_html(read_only: bool = False, settings_url: str | None = None) -> str:
+    """The badge; with the "settings" link when ``settings_url`` is given. Rendered
+    for each page it is put in (administrators' pages only, a few)."""
+    context = {"settings_url": settings_url, "read_only": read_only}
     return render_to_string("maintenance_mode/indicator.html", context)
 
 

@@ -1,4 +1,5 @@
-"""Whom the admin stays open to while maintenance is on.
+"""Whom the admin stays open to while maintenance is on, and whom the badge's
+"settings" link is shown to.
 
 The admin is exempt so that administrators can sign in: it stays open to
 visitors who are not logged in (its login, its password reset, the files its
@@ -11,15 +12,23 @@ by tests.urls) alike, through the sync and the async path.
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import DatabaseError
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from maintenance_mode import bypass, middleware, state
 from maintenance_mode.middleware import Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.snapshot import READ_ONLY, Snapshot
@@ -350,3 +359,111 @@ class TestWagtailAsync:
         response = await (await alogged_in(editor)).get("/cms/")
         assert response.status_code == 200
         assert BADGE in response.content
+
+
+# The badge's "settings" link: only for those who may change the settings
+
+
+@DJANGO_ADMIN_ONLY
+def test_badge_shows_no_settings_link_to_staff_who_may_not_change_the_settings(support_staff: User, full: None) -> None:
+    content = logged_in(support_staff).get("/").content
+    assert BADGE in content  # an administrator under the default check
+    assert DJANGO_SETTINGS_URL.encode() not in content
+
+
+@DJANGO_ADMIN_ONLY
+def test_badge_links_to_the_django_admin_for_staff_who_may_change_the_settings(support_staff: User, full: None) -> None:
+    grant(support_staff, "change_maintenancesettings")
+    assert f'href="{DJANGO_SETTINGS_URL}"'.encode() in logged_in(support_staff).get("/").content
+
+
+@DJANGO_ADMIN_ONLY
+def test_badge_shows_no_django_admin_link_to_a_superuser_who_is_not_staff(
+    staff_user: User, full: None, superuser_check: None
+) -> None:
+    staff_user.is_staff = False
+    staff_user.save()
+    content = logged_in(staff_user).get("/").content
+    assert BADGE in content
+    assert DJANGO_SETTINGS_URL.encode() not in content  # the Django admin lets only staff in
+
+
+def test_badge_shows_no_settings_link_when_the_permission_check_fails(
+    staff_user: User, full: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(middleware, "session_failures", state.FailureLog(time.monotonic))  # logs its first failure
+    client = logged_in(staff_user)
+    with (
+        mock.patch.object(User, "has_perm", side_effect=DatabaseError("permission tables gone")),
+        caplog.at_level(logging.WARNING, "maintenance_mode"),
+    ):
+        content = client.get("/").content
+    assert BADGE in content
+    assert WAGTAIL_SETTINGS_URL.encode() not in content
+    assert "showing the badge without its settings link" in caplog.text
+
+
+@pytest.fixture
+def long_ttl(settings: SettingsWrapper) -> None:
+    """A snapshot that stays fresh: reading the state costs no query in the test."""
+    settings.MAINTENANCE_MODE_STATE_TTL = 600
+
+
+def publish(**fields: Any) -> None:
+    state.store.reset()
+    state.store.publish(Snapshot(version=1, **fields))
+
+
+def test_badge_loads_no_session_to_decide_on_the_link(
+    staff_user: User, long_ttl: None, django_assert_num_queries: Any
+) -> None:
+    """A bypass holder's page whose view reads no user: the badge does not load the
+    session cookie's user for the link (it costs no query at all)."""
+    client = logged_in(staff_user)
+    client.cookies["maintenance_bypass"] = bypass.make_cookie_value("preview-token-123")
+    publish(enabled=True, secret="preview-token-123")
+    with django_assert_num_queries(0):
+        content = client.get("/").content
+    assert BADGE in content
+    assert WAGTAIL_SETTINGS_URL.encode() not in content
+
+
+class TestBadgeAsync:
+    @pytest.fixture
+    def hops(self) -> Iterator[list[str]]:
+        names: list[str] = []
+
+        def recording(func: Any, *args: Any, **kwargs: Any) -> Any:
+            names.append(func.__name__)
+            return sync_to_async(func, *args, **kwargs)
+
+        with mock.patch("maintenance_mode.middleware.sync_to_async", recording):
+            yield names
+
+    async def test_async_badge_checks_a_staff_members_permissions_in_a_thread(
+        self, support_staff: User, long_ttl: None, hops: list[str]
+    ) -> None:
+        """Their permissions are loaded from the database: never in the event loop."""
+        await sync_to_async(grant)(support_staff, "access_admin", "change_maintenancesettings")
+        publish(enabled=True)
+        client = await alogged_in(support_staff)
+        response = await client.get("/async/")
+        assert response.status_code == 200
+        assert f'href="{WAGTAIL_SETTINGS_URL}"'.encode() in response.content
+        assert hops == ["settle", "add_indicator"]
+
+    async def test_async_wagtail_editor_gets_the_badge_without_the_link(
+        self, editor: User, long_ttl: None, hops: list[str]
+    ) -> None:
+        publish(enabled=True)
+        response = await (await alogged_in(editor)).get("/async/")
+        assert BADGE in response.content
+        assert WAGTAIL_SETTINGS_URL.encode() not in response.content
+
+    async def test_async_administrators_json_needs_no_badge_and_no_second_hop(
+        self, support_staff: User, long_ttl: None, hops: list[str]
+    ) -> None:
+        publish(enabled=True)
+        response = await (await alogged_in(support_staff)).get("/api/items/")
+        assert response.json() == {"items": []}
+        assert hops == ["settle"]

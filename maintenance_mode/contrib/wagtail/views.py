@@ -23,7 +23,7 @@ from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
 from maintenance_mode.snapshot import Snapshot
 
 URL_NAME = page.WAGTAIL_URL_NAME
-PERMISSION = "maintenance_mode.change_maintenancesettings"
+PERMISSION = page.CHANGE_PERMISSION
 
 
 def may_change(user: Any) -> bool:
