@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from maintenance_mode import bypass
 from tests.browser.support import LAPTOP, PHONE, NewContext, maintenance_on
 from tests.browser.test_admin_workflow import admin_logs_in, admin_opens_maintenance_settings
 
@@ -22,6 +23,9 @@ MESSAGE = (
     "We are upgrading our payment system. Orders placed before 22:00 are safe and will ship as usual.\n"
     "Details: https://status.example.com"
 )
+# What the admin form suggests as a secret is random on every visit; in the picture it is
+# this one, so that the image changes only when the form does (the product is untouched).
+SUGGESTED_SECRET = "k3Wq8ZrT5vLm2XpN7bYc4HdJ9sFa6GeU"
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -47,12 +51,18 @@ def test_readme_shows_the_default_page(site: str, new_context: NewContext, name:
     assert path.stat().st_size < 200_000
 
 
-def test_readme_shows_the_admin_page(site: str, new_context: NewContext, staff_user: User) -> None:
+def test_readme_shows_the_admin_page(
+    site: str, new_context: NewContext, staff_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The live server runs in this process: the patch reaches its requests, and is undone after this test.
+    monkeypatch.setattr(bypass, "new_secret", lambda: SUGGESTED_SECRET)
     maintenance_on(message=MESSAGE, button_text="Status page", bypass_url="https://status.example.com")
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
     admin_logs_in(page, site)
     admin_opens_maintenance_settings(page, site)
-    expect(page.locator("#maintenance-status")).to_contain_text("Maintenance mode is ON")
+    status = page.locator("#maintenance-status")
+    expect(status).to_contain_text("Maintenance mode is ON")
+    expect(status).to_contain_text(f"A random secret you could use: {SUGGESTED_SECRET}")
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     path = IMAGES / "admin.png"
