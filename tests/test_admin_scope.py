@@ -467,3 +467,13 @@ class TestBadgeAsync:
         response = await (await alogged_in(support_staff)).get("/api/items/")
         assert response.json() == {"items": []}
         assert hops == ["settle"]
+
+    @override_settings(MAINTENANCE_MODE_SHOW_INDICATOR=False)
+    async def test_async_page_without_the_badge_needs_no_second_hop(
+        self, support_staff: User, long_ttl: None, hops: list[str]
+    ) -> None:
+        publish(enabled=True)
+        response = await (await alogged_in(support_staff)).get("/async/")
+        assert response.status_code == 200
+        assert BADGE not in response.content
+        assert hops == ["settle"]
