@@ -5,12 +5,16 @@ no thread hop, no query and no cache call)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 from unittest import mock
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.sessions.models import Session
 from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db.backends.utils import CursorWrapper
@@ -193,6 +197,90 @@ class TestDecidedInAThread:
         await async_client.get("/async/")
         await async_client.get("/async/")
         assert hops == ["settle", "settle"]
+
+
+class TestBlockingStepsStayOffTheLoop:
+    """What needs the session or the database runs in a worker thread, also once the
+    page is rendered and the event loop answers most visitors alone. In the event
+    loop, Django refuses database access (SynchronousOnlyOperation): a session read
+    or a logout there would fail, and the visitor be taken for anonymous."""
+
+    async def test_staff_user_sees_the_site_once_the_page_is_rendered(self, staff_user: User) -> None:
+        publish(enabled=True)
+        assert (await AsyncClient().get("/async/")).status_code == 503  # renders the page for visitors
+        client = AsyncClient()
+        await client.aforce_login(staff_user)
+        response = await client.get("/async/")
+        assert response.status_code == 200
+        assert b"maintenance-mode-indicator" in response.content
+
+    async def test_customer_is_logged_out_once_the_page_is_rendered(self, customer: User) -> None:
+        publish(enabled=True)
+        assert (await AsyncClient().get("/async/")).status_code == 503
+        client = AsyncClient()
+        await client.aforce_login(customer)
+        session_key = client.cookies["sessionid"].value
+        assert (await client.get("/async/")).status_code == 503
+        assert not await Session.objects.filter(session_key=session_key).aexists()
+
+    @override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, "tests.middleware.AsyncShopUrlconfMiddleware"])
+    async def test_customer_blocked_when_the_view_is_confirmed_is_logged_out(self, customer: User) -> None:
+        """Exempt in the root urlconf, a live page in the request's: blocked (and
+        logged out) by the confirmation in process_view, which hops to a thread too."""
+        publish(enabled=True)
+        assert (await AsyncClient().get("/async/")).status_code == 503  # the page is rendered
+        client = AsyncClient()
+        await client.aforce_login(customer)
+        session_key = client.cookies["sessionid"].value
+        response = await client.get("/exempt-view/")
+        assert response.status_code == 503
+        assert not await Session.objects.filter(session_key=session_key).aexists()
+
+
+# A planned window, and the middleware's clock set inside or around it.
+START = datetime(2030, 6, 1, 20, 0, tzinfo=dt_timezone.utc).timestamp()
+END = START + 2 * 60 * 60
+
+
+def at(moment: float) -> mock._patch[mock.MagicMock]:
+    return mock.patch("maintenance_mode.middleware.time.time", return_value=moment)
+
+
+class TestScheduledWindow:
+    async def test_site_is_live_just_before_the_start(self, async_client: AsyncClient) -> None:
+        publish(enabled=True, starts_at=START, ends_at=END)
+        with at(START - 0.001):
+            response = await async_client.get("/async/")
+        assert response.status_code == 200
+        assert b"Async live site" in response.content
+
+    async def test_page_is_shown_during_the_window_in_a_thread_then_in_the_loop(
+        self, async_client: AsyncClient, hops: list[str]
+    ) -> None:
+        publish(enabled=True, starts_at=START, ends_at=END)
+        with at(END - 60):
+            first = await async_client.get("/async/")  # renders the page, in a thread
+            second = await async_client.get("/async/")  # the rendered page, from the event loop
+        assert first.status_code == second.status_code == 503
+        assert first["Retry-After"] == second["Retry-After"] == "60"
+        assert hops == ["settle"]
+
+    async def test_site_is_live_again_exactly_at_the_end(self, async_client: AsyncClient) -> None:
+        publish(enabled=True, starts_at=START, ends_at=END)
+        with at(END):
+            assert (await async_client.get("/async/")).status_code == 200
+
+    async def test_logged_in_customer_reaches_an_exempt_view_during_the_window(
+        self, customer: User, hops: list[str]
+    ) -> None:
+        publish(enabled=True, starts_at=START, ends_at=END)
+        client = AsyncClient()
+        await client.aforce_login(customer)
+        with at(START + 60):
+            response = await client.get("/exempt-view/")
+        assert response.status_code == 200
+        assert response.content == b"exempt view"
+        assert hops == ["settle", "settle"]  # decided in a thread, and confirmed in one (process_view)
 
 
 class TestOneDecision:
