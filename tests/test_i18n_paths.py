@@ -71,3 +71,11 @@ def test_without_i18n_patterns_a_language_like_prefix_is_an_ordinary_path(client
 @override_settings(USE_I18N=False)
 def test_without_i18n_no_prefix_is_removed() -> None:
     assert rules().language_prefix is None
+
+
+@override_settings(ROOT_URLCONF="tests.urls_i18n_paths_unprefixed_default")
+@pytest.mark.parametrize("path", ["/health", "/fr/health", "/de/health"])
+def test_exempt_path_matches_in_every_language_when_the_default_one_has_no_prefix(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.content == b"ok"

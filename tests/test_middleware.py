@@ -18,6 +18,7 @@ from django.utils.http import parse_http_date
 from maintenance_mode import state
 from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
+from maintenance_mode.rules import rules
 from maintenance_mode.snapshot import Snapshot
 from tests import views
 from tests.headers import cache_directives, vary_fields
@@ -384,6 +385,40 @@ def test_cdn_static_url_opens_nothing_and_relative_media_url_is_prefixed(
 @override_settings(MEDIA_URL="")
 def test_empty_media_url_opens_nothing(client: Client, maintenance: MaintenanceSettings) -> None:
     assert client.get("/media/upload.txt").status_code == 503
+
+
+@override_settings(STATIC_URL="//cdn.example.com/static/")
+def test_protocol_relative_cdn_static_url_opens_nothing(client: Client, maintenance: MaintenanceSettings) -> None:
+    assert client.get("/static/app.css").status_code == 503  # the files are on the CDN's host, not ours
+
+
+@override_settings(STATIC_URL="/static")
+def test_static_url_without_its_trailing_slash_opens_only_its_directory(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    assert client.get("/static/app.css").status_code == 200
+    assert client.get("/static-orders/").status_code == 503  # starts with "/static", but is another page
+
+
+@override_settings(STATIC_URL=None, MEDIA_URL=None)
+def test_unset_static_and_media_urls_open_no_path() -> None:
+    assert rules().open_prefixes == ()
+
+
+@pytest.mark.parametrize("mount", ["/shop", "/shop/", "/INBOX"])
+def test_absolute_static_url_under_force_script_name_is_exempt_however_the_mount_is_written(
+    client: Client, maintenance: MaintenanceSettings, mount: str
+) -> None:
+    with override_settings(FORCE_SCRIPT_NAME=mount, STATIC_URL=mount.rstrip("/") + "/static/"):
+        assert client.get("/static/app.css").status_code == 200  # path_info: below the mount
+        assert client.get("/orders/").status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_EXEMPT_PATHS=[], MAINTENANCE_MODE_JSON_PATHS=[])
+def test_empty_exempt_and_json_path_lists_match_no_path(client: Client, maintenance: MaintenanceSettings) -> None:
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
 
 
 @pytest.mark.parametrize("path", ["/exempt-view/", "/exempt-class/", "/maintenance/status/"])
