@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
+from io import StringIO
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.test import Client, override_settings
 
 from maintenance_mode import bypass
@@ -199,3 +202,12 @@ def test_secret_link_under_a_script_prefix_naming_another_host_redirects_to_this
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert bypass.cookie_is_valid(response.cookies["maintenance_bypass"].value, SECRET)
+
+
+def test_generated_secret_is_32_url_safe_characters_and_opens_the_site(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    call_command("maintenance", "on", "--with-secret", stdout=StringIO())
+    secret = MaintenanceSettings.load().bypass_secret
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", secret)  # the README: "--with-secret, 32 random characters"
+    assert client.get(f"/{secret}").status_code == 302
