@@ -101,8 +101,9 @@ def _route_prefix(url: str) -> str | None:
 def _language_prefix() -> re.Pattern[str] | None:
     if not settings.USE_I18N or not is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0]:
         return None
-    # Longest first, so that "/pt-br/" is not read as "/pt" and "-br/".
-    codes = sorted({code.lower() for code, _name in settings.LANGUAGES}, key=len, reverse=True)
+    # In any order: the lookahead keeps "/pt-br/" whole ("pt" is tried, is not followed
+    # by "/", and "pt-br" is). Sorted only so that every process compiles the same pattern.
+    codes = sorted({code.lower() for code, _name in settings.LANGUAGES})
     return re.compile("/(?:{})(?=/)".format("|".join(re.escape(code) for code in codes)))
 
 
