@@ -312,13 +312,17 @@ class Store:
                 # database connections: this thread's closes after each reading.
                 connections.close_all()
 
-    def close(self) -> None:
-        """Stop the refresher thread (tests; a process simply exits)."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the refresher thread (tests; a process simply exits).
+
+        Waits at most ``timeout`` seconds: a refresher stuck in a reading stops
+        when the reading ends.
+        """
         self._stopped = True
         self._wake.set()
         thread = self._thread
         if thread is not None:
-            thread.join(timeout=5)
+            thread.join(timeout=timeout)
 
     def _after_fork(self) -> None:
         # The child has none of the parent's threads, and a lock the parent's

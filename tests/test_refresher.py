@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -142,12 +144,26 @@ def test_first_reading_waits_at_most_the_timeout_then_fails_closed(
         clock.advance(2)  # past the deadline: the next requests do not wait again
         assert store.current() is first
         assert store.fresh() is first
-    assert caplog.text.count("no reading of the state within 0.2 s") == 1
-    assert "applying MAINTENANCE_MODE_FAIL_CLOSED = True" in caplog.text
-    assert "last known state" not in caplog.text
+    assert caplog.messages == [
+        "maintenance_mode: no reading of the state within 0.2 s (the cache or the database does not answer); "
+        "applying MAINTENANCE_MODE_FAIL_CLOSED = True until a reading succeeds."
+    ]
     hang.release.set()
     eventually(lambda: store.current().message == "the truth", "the first reading never landed")
     assert not store.current().enabled
+
+
+def test_requests_after_giving_up_on_the_first_reading_take_the_fast_path(
+    store: state.Store, settings: SettingsWrapper, hang: Hang
+) -> None:
+    """Until the TTL lapses: no request asks the stuck refresher again, or pays for asking."""
+    settings.MAINTENANCE_MODE_FIRST_READ_TIMEOUT = 0.2
+    first = store.current()  # gives up after 0.2 s
+    assert hang.started.wait(timeout=10)  # the refresher took its wake-up and is stuck in the reading
+    for _ in range(3):  # the clock has not moved: within the TTL
+        assert store.current() is first
+        assert store.fresh() is first
+    assert not store._wake.is_set()
 
 
 def test_fresh_never_waits_for_the_first_reading(store: state.Store, hang: Hang) -> None:
@@ -249,6 +265,22 @@ def test_closed_store_stops_its_refresher(store: state.Store) -> None:
     assert not thread.is_alive()
 
 
+def test_closing_a_store_whose_reading_hangs_returns_after_its_bound(
+    store: state.Store, clock: FakeClock, hang: Hang
+) -> None:
+    save(enabled=True)  # publish(): a snapshot in hand, so the request below does not wait
+    clock.advance(2)
+    store.current()
+    assert hang.started.wait(timeout=10)
+    thread = store._thread
+    assert thread is not None
+    store.close(timeout=0.05)
+    assert thread.is_alive()  # close() returned while the reading still hangs
+    hang.release.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()  # ... and the refresher stopped once it ended
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 def test_forked_child_gets_fresh_locks_and_its_own_refresher(store: state.Store) -> None:
     store.current()
@@ -297,6 +329,24 @@ class TestCallBounded:
                 state.call_bounded(lambda: release.wait(30), 0.05)
         finally:
             release.set()
+
+    def test_cache_call_runs_in_a_thread_named_for_thread_dumps(self) -> None:
+        """What py-spy or faulthandler shows for a writer stuck on a hung cache."""
+        assert state.call_bounded(lambda: threading.current_thread().name, 5) == "maintenance_mode cache call"
+
+    def test_abandoned_cache_call_does_not_keep_the_process_alive(self) -> None:
+        """A ``maintenance on`` whose cache never answered still exits once it has warned."""
+        code = (
+            "import threading\n"
+            "from maintenance_mode.state import call_bounded\n"
+            "try:\n"
+            "    call_bounded(threading.Event().wait, 0.05)\n"  # a call that never returns
+            "except TimeoutError as error:\n"
+            "    print(error)\n"
+        )
+        finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert finished.returncode == 0, finished.stderr
+        assert finished.stdout == "no answer within 0.05 s\n"
 
     def test_without_threads_the_call_runs_in_the_caller(self) -> None:
         with mock.patch.object(threading.Thread, "start", side_effect=RuntimeError("can't start new thread")):
