@@ -100,7 +100,9 @@ def test_failed_announcement_is_logged_and_retried(
         mock.patch.object(MaintenanceSettings, "claim_announcement", side_effect=RuntimeError("db down")),
     ):
         assert state.current().enabled
-    assert "database is unavailable" in caplog.text
+    assert caplog.messages == [
+        "maintenance_mode: the database is unavailable (RuntimeError: db down); serving the last known state."
+    ]
     state.store._expires = -1
     state.current()
     assert received == [("enabled", "schedule")]

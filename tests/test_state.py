@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,10 +116,21 @@ class TestNoPerRequestIO:
         settings.MAINTENANCE_MODE_STATE_TTL = 5
         assert state.store.fresh() is None  # never read
         snapshot = state.current()
+        read_at = clock.now
         clock.advance(4.9)
         assert state.store.fresh() is snapshot
-        clock.advance(0.2)
+        clock.now = read_at + 5  # the TTL is up at its last instant, as for current()
         assert state.store.fresh() is None
+        clock.advance(0.1)
+        assert state.store.fresh() is None
+
+    def test_is_active_follows_the_scheduled_window(self) -> None:
+        hour = 3600
+        enable(starts_at=datetime.fromtimestamp(time.time() - hour, tz=UTC))
+        enable(ends_at=datetime.fromtimestamp(time.time() + hour, tz=UTC))
+        assert state.is_active()  # started an hour ago, ends in an hour
+        enable(starts_at=datetime.fromtimestamp(time.time() + hour, tz=UTC))
+        assert not state.is_active()  # scheduled: not yet
 
 
 class TestWrites:
@@ -189,9 +201,10 @@ class TestWrites:
             release.set()
         assert MaintenanceSettings.objects.get().enabled
         assert "cache is unavailable (TimeoutError: no answer within 0.2 s)" in caplog.text
-        assert warning is not None
-        assert "unreachable (TimeoutError: no answer within 0.2 s)" in warning
-        assert "up to 60 s" in warning
+        assert warning == (
+            "Saved, but the shared cache is unreachable (TimeoutError: no answer within 0.2 s): "
+            "other servers may keep the previous state for up to 60 s (MAINTENANCE_MODE_CACHE_TIMEOUT)."
+        )
         assert calls["get"] == 1  # the publication's version check; the warning asked nothing more
 
 
@@ -243,12 +256,24 @@ class TestRefreshOrder:
         assert shared_cache.get(CACHE_KEY)["version"] == 99
 
     def test_cached_version_older_than_ours_sends_us_to_the_database(self, shared_cache: BaseCache) -> None:
-        row = enable(message="current")
+        """Our write missed the cache: the database is asked, and it may know more than we do."""
+        row = enable(message="ours")
         shared_cache.set(CACHE_KEY, Snapshot(enabled=False, version=row.version - 1).to_payload())
+        MaintenanceSettings.objects.update(message="changed since, behind the app's back")
         state.store._expires = -1  # lapse the TTL
         snapshot = state.current()
-        assert snapshot.message == "current"
+        assert snapshot.message == "changed since, behind the app's back"
         assert snapshot.version == row.version
+
+    def test_cache_holding_our_own_version_answers_without_a_query(self, shared_cache: BaseCache) -> None:
+        """The usual refresh after this process's own write: one cache read, no query."""
+        row = enable(message="ours")
+        state.store._expires = -1  # lapse the TTL
+        with counting(shared_cache) as calls, CaptureQueriesContext(connection) as queries:
+            snapshot = state.current()
+        assert snapshot.version == row.version
+        assert calls == {"get": 1, "add": 0, "set": 0, "delete": 0}
+        assert len(queries) == 0
 
     def test_queryset_update_is_seen_once_the_cache_entry_expires(
         self, settings: SettingsWrapper, shared_cache: BaseCache
@@ -357,7 +382,7 @@ class TestFaults:
         state.store._expires = -1
         with caplog.at_level(logging.WARNING, "maintenance_mode"):
             assert state.current().message == "truth"
-        assert "malformed state in the cache" in caplog.text
+        assert caplog.messages == ["maintenance_mode: ignoring a malformed state in the cache ('message')."]
         assert shared_cache.get(CACHE_KEY)["version"] == row.version
 
     def test_garbage_that_cannot_be_deleted_is_survived(
@@ -371,7 +396,10 @@ class TestFaults:
             mock.patch.object(type(shared_cache), "delete", side_effect=ConnectionError("gone")),
         ):
             assert state.current().message == "truth"
-        assert "cache is unavailable" in caplog.text
+        assert caplog.messages == [
+            "maintenance_mode: ignoring a malformed state in the cache (expected a mapping, got str).",
+            "maintenance_mode: the cache is unavailable (ConnectionError: gone); serving the last known state.",
+        ]
 
     def test_cache_down_falls_back_to_the_database(self, dead_cache: BaseCache, client: Client) -> None:
         MaintenanceSettings.objects.create(enabled=True)
@@ -405,6 +433,22 @@ class TestFaults:
         assert caplog.text.count("database is unavailable") == 2
         assert "db down again" in caplog.text
 
+    def test_ongoing_outage_is_logged_again_exactly_one_interval_later(
+        self, settings: SettingsWrapper, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings.MAINTENANCE_MODE_ERROR_LOG_INTERVAL = 60
+        first_logged = clock.now
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
+        ):
+            logged = []
+            for moment in (0, 59.5, 60, 119.5):
+                clock.now = first_logged + moment
+                state.store.refresh()
+                logged.append(caplog.text.count("database is unavailable"))
+        assert logged == [1, 1, 2, 2]  # at 0 and at 60, the interval counted from the last line
+
     def test_failure_before_any_reading_says_fail_closed_applies(
         self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -414,8 +458,10 @@ class TestFaults:
             mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
         ):
             assert state.current().enabled
-        assert "applying MAINTENANCE_MODE_FAIL_CLOSED = True" in caplog.text
-        assert "last known state" not in caplog.text
+        assert caplog.messages == [
+            "maintenance_mode: the database is unavailable (RuntimeError: db down); "
+            "no state read yet: applying MAINTENANCE_MODE_FAIL_CLOSED = True."
+        ]
 
     def test_failed_first_reading_of_a_new_store_applies_fail_closed(self, settings: SettingsWrapper) -> None:
         settings.MAINTENANCE_MODE_FAIL_CLOSED = True
@@ -441,13 +487,21 @@ class TestFaults:
         settings.MAINTENANCE_MODE_FAIL_CLOSED = True
         assert client.get("/").status_code == 503
 
-    def test_database_outage_keeps_the_last_good_snapshot(self, client: Client) -> None:
+    def test_database_outage_keeps_the_last_good_snapshot(
+        self, client: Client, caplog: pytest.LogCaptureFixture
+    ) -> None:
         enable(message="last good")
         state.current()
         state.store._expires = -1
-        with mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")):
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(state.Store, "_read_database", side_effect=RuntimeError("db down")),
+        ):
             assert client.get("/").status_code == 503
             assert state.current().message == "last good"
+        assert caplog.messages == [
+            "maintenance_mode: the database is unavailable (RuntimeError: db down); serving the last known state."
+        ]
 
     def test_failures_are_logged_once_per_interval_then_recovery(
         self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
@@ -510,7 +564,23 @@ class TestForce:
         settings.MAINTENANCE_MODE_FORCE = True
         with caplog.at_level(logging.WARNING, "maintenance_mode"):
             enable()  # the writer still publishes, for the servers that are not forced
-        assert "the state is forced by MAINTENANCE_MODE_FORCE" in caplog.text
+        [message] = caplog.messages
+        assert re.fullmatch(
+            r"maintenance_mode: the cache is unavailable \(ConnectionError: .+\); "
+            r"the state is forced by MAINTENANCE_MODE_FORCE\.",
+            message,
+        )
+
+    def test_forced_page_keeps_the_message_saved_in_this_process_after_the_ttl(
+        self, settings: SettingsWrapper, clock: FakeClock, client: Client
+    ) -> None:
+        settings.MAINTENANCE_MODE_FORCE = True
+        settings.MAINTENANCE_MODE_STATE_TTL = 5
+        enable(enabled=False, message="Back at three.")  # an administrator of this server, during the emergency
+        clock.advance(10)
+        response = client.get("/")
+        assert response.status_code == 503
+        assert "Back at three." in response.content.decode()
 
     def test_force_on_works_with_the_database_down(self, settings: SettingsWrapper, hidden_table: None) -> None:
         settings.MAINTENANCE_MODE_FORCE = True
@@ -587,6 +657,8 @@ class TestSnapshot:
         assert window.is_active(199.999)
         assert not window.is_active(200.0)  # exactly at the end: off
         assert window.is_upcoming(50.0)
+        assert window.is_upcoming(99.999)
+        assert not window.is_upcoming(100.0)  # exactly at the start: on, no longer upcoming
         assert not window.is_upcoming(150.0)
         assert window.has_ended(200.0)
         assert not Snapshot(enabled=False, starts_at=100.0).is_upcoming(50.0)
@@ -606,9 +678,43 @@ class TestPropagationWarning:
     def test_warning_when_the_cache_holds_an_older_state(self, shared_cache: BaseCache) -> None:
         row = enable()
         shared_cache.set(CACHE_KEY, Snapshot(version=row.version - 1).to_payload())
+        assert state.store.propagation_warning(row.version) == (
+            "Saved, but the shared cache still holds an older state: "
+            "other servers may keep the previous state for up to 60 s (MAINTENANCE_MODE_CACHE_TIMEOUT)."
+        )
+
+    def test_warning_when_the_save_that_created_the_row_is_missing_from_the_cache(
+        self, shared_cache: BaseCache
+    ) -> None:
+        """Evicted, or dropped by a cache that refuses the value silently (memcached's size limit):
+        an empty cache holds no version at all, not even the first."""
+        from django.test import TestCase
+
+        row = MaintenanceSettings(enabled=True)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            row.save()
+        assert row.version == 1
+        shared_cache.delete(CACHE_KEY)
         warning = state.store.propagation_warning(row.version)
         assert warning is not None
         assert "still holds an older state" in warning
+
+    def test_warning_check_with_a_hung_cache_returns_after_the_publish_timeout(
+        self, settings: SettingsWrapper, shared_cache: BaseCache
+    ) -> None:
+        """The publication went through, then Redis stopped answering: the check is bounded too."""
+        settings.MAINTENANCE_MODE_PUBLISH_TIMEOUT = 0.2
+        row = enable()
+        release = threading.Event()
+        try:
+            with mock.patch.object(shared_cache, "get", side_effect=lambda *args, **kwargs: release.wait(30)):
+                warning = state.store.propagation_warning(row.version)
+        finally:
+            release.set()
+        assert warning == (
+            "Saved, but the shared cache is unreachable (TimeoutError: no answer within 0.2 s): "
+            "other servers may keep the previous state for up to 60 s (MAINTENANCE_MODE_CACHE_TIMEOUT)."
+        )
 
 
 class TestRefreshListeners:
