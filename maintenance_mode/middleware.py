@@ -136,7 +136,8 @@ def _logout(request: HttpRequest) -> None:
         session = getattr(request, "session", None)
         if session is not None:
             # SessionMiddleware would otherwise retry the failed write on the
-            # way out, and turn the page into a 500.
+            # way out (it skips a 5xx, not the redirect a project's middleware
+            # may make of the page), and turn the answer into a 500.
             session.modified = False
 
 

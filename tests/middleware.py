@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 
 class ContentLengthMiddleware:
@@ -43,3 +43,19 @@ class AsyncShopUrlconfMiddleware:
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request.urlconf = "tests.urls_shop_under_admin"
         return await self.get_response(request)
+
+
+STATUS_PAGE = "https://status.example.com/"
+
+
+class StatusPageMiddleware:
+    """Sends the visitors a 503 turns away to the project's status page instead, as some sites do."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 503:
+            return HttpResponseRedirect(STATUS_PAGE)
+        return response

@@ -19,6 +19,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from maintenance_mode import middleware, state
+from tests import sessions
+from tests.middleware import STATUS_PAGE
 
 # Autocommit: on PostgreSQL a failed query must not abort the test's own transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,10 +57,27 @@ def _fresh_failure_log(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(middleware, "session_failures", state.FailureLog(time.monotonic))
 
 
+@pytest.fixture
+def session_outage(settings: SettingsWrapper) -> Iterator[set[str]]:
+    """The session engine of tests/sessions.py: add "load", "save" or "delete" to make its store fail."""
+    settings.SESSION_ENGINE = "tests.sessions"
+    yield sessions.SessionStore.failing
+    sessions.SessionStore.failing.clear()
+
+
 def logged_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The warnings this app logged, on its own logger: what the operator reads in an outage."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "maintenance_mode" and record.levelno == logging.WARNING
+    ]
 
 
 def test_forced_page_with_the_session_table_gone_is_served_to_a_visitor_with_a_session(
@@ -72,8 +91,10 @@ def test_forced_page_with_the_session_table_gone_is_served_to_a_visitor_with_a_s
             response = client.get("/")
             assert response.status_code == 503
             assert b"maintenance" in response.content.lower()
-    assert caplog.text.count("the session store is unavailable") == 1  # once per interval, not per request
-    assert "treating the visitor as anonymous" in caplog.text
+    [logged] = our_warnings(caplog)  # once per interval, not per request
+    assert logged.startswith("maintenance_mode: the session store is unavailable (")
+    assert "django_session" in logged  # the database's own error: what is missing
+    assert logged.endswith("; treating the visitor as anonymous.")
 
 
 def test_forced_page_with_the_session_table_gone_is_served_without_a_cookie(
@@ -117,7 +138,10 @@ def test_logout_that_cannot_delete_the_session_still_serves_the_page(
     with caplog.at_level(logging.WARNING, "maintenance_mode"):
         response = client.get("/")
     assert response.status_code == 503
-    assert "showing the page without logging the visitor out" in caplog.text
+    [logged] = our_warnings(caplog)
+    assert logged.startswith("maintenance_mode: the session store is unavailable (")
+    assert "django_session" in logged  # the database's own error: what is missing
+    assert logged.endswith("; showing the page without logging the visitor out.")
 
 
 def test_permission_check_on_a_failing_database_treats_the_user_as_no_administrator(
@@ -129,7 +153,10 @@ def test_permission_check_on_a_failing_database_treats_the_user_as_no_administra
     hide_table("auth_user_user_permissions")
     with caplog.at_level(logging.WARNING, "maintenance_mode"):
         assert client.get("/").status_code == 503
-    assert "the user store is unavailable" in caplog.text
+    [logged] = our_warnings(caplog)
+    assert logged.startswith("maintenance_mode: the user store is unavailable (")
+    assert "auth_user_user_permissions" in logged  # the database's own error: what is missing
+    assert logged.endswith("; treating the user as no administrator.")
     assert not Session.objects.exists()  # then logged out like any non-administrator
 
 
@@ -144,3 +171,26 @@ def test_logged_in_user_without_a_session_gets_the_page(settings: SettingsWrappe
     assert verdict is middleware.Verdict.LOGOUT_AND_BLOCK
     assert response is not None
     assert response.status_code == 503
+
+
+def test_failed_logout_is_not_retried_on_the_way_out_when_a_middleware_redirects_the_page(
+    settings: SettingsWrapper, customer: User, session_outage: set[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """SessionMiddleware skips saving a session on a 5xx, not on the redirect a project's
+    middleware may make of the page: the session whose delete just failed must not be
+    written again then (its store is down: that would be a 500)."""
+    settings.MAINTENANCE_MODE_FORCE = True
+    *others, ours = settings.MIDDLEWARE
+    settings.MIDDLEWARE = [*others, "tests.middleware.StatusPageMiddleware", ours]
+    client = logged_in(customer)
+    session_outage.update({"delete", "save"})
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == STATUS_PAGE
+    assert settings.SESSION_COOKIE_NAME not in response.cookies  # nothing saved, no new session sent
+    [logged] = our_warnings(caplog)
+    assert logged == (
+        "maintenance_mode: the session store is unavailable (SessionServerDownError: the session server "
+        "refused the delete); showing the page without logging the visitor out."
+    )
