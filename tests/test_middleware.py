@@ -15,7 +15,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.utils.cache import has_vary_header
 from django.utils.http import parse_http_date
 
-from maintenance_mode import state
+from maintenance_mode import middleware, state
 from maintenance_mode.middleware import MaintenanceModeMiddleware, Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.rules import rules
@@ -124,6 +124,93 @@ def test_api_path_gets_json_whatever_the_accept_header(client: Client, maintenan
     response = client.get("/api/items/", HTTP_ACCEPT="text/html")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
+
+
+# Where a long Accept header is cut: only the media ranges that end within the first
+# ACCEPT_PARSED_CHARS characters, and at most ACCEPT_PARSED_RANGES of them, are negotiated.
+CHARS = middleware.ACCEPT_PARSED_CHARS
+RANGES = middleware.ACCEPT_PARSED_RANGES
+HTML_FIRST = "text/html;q=0.1"  # then application/json (q=1) wins, if it is still there
+
+
+def answer_to(client: Client, accept: str) -> str:
+    """What a client sending this Accept header gets during maintenance: "json" or "html"."""
+    response = client.get("/", HTTP_ACCEPT=accept)
+    assert response.status_code == 503
+    return "json" if response["Content-Type"] == "application/json" else "html"
+
+
+def html_range_of(length: int) -> str:
+    """``HTML_FIRST``, padded with a parameter to ``length`` characters."""
+    padded = HTML_FIRST + ";pad="
+    return padded + "x" * (length - len(padded))
+
+
+def test_accept_header_of_exactly_the_length_limit_is_negotiated_whole(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    accept = html_range_of(CHARS - len(",application/json")) + ",application/json"
+    assert len(accept) == CHARS
+    assert answer_to(client, accept) == "json"
+
+
+def test_a_range_that_ends_at_the_length_limit_is_kept_from_a_longer_header(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    accept = html_range_of(CHARS - len(",application/json")) + ",application/json,image/png"
+    assert accept.index("application/json") + len("application/json") == CHARS
+    assert answer_to(client, accept) == "json"
+
+
+def test_a_range_that_ends_one_character_past_the_length_limit_is_dropped(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    accept = html_range_of(CHARS + 1 - len(",application/json")) + ",application/json,image/png"
+    assert accept.index("application/json") + len("application/json") == CHARS + 1
+    assert answer_to(client, accept) == "html"
+
+
+def test_accept_header_of_exactly_the_range_limit_is_negotiated_whole(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    ranges = [HTML_FIRST, *["image/png"] * (RANGES - 2), "application/json"]
+    assert len(ranges) == RANGES
+    assert answer_to(client, ",".join(ranges)) == "json"
+
+
+def test_a_range_past_the_range_limit_is_dropped_from_a_short_header(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    ranges = [HTML_FIRST, *["image/png"] * (RANGES - 1), "application/json"]
+    assert answer_to(client, ",".join(ranges)) == "html"  # the 17th range, though the header is short
+
+
+def test_a_range_past_the_range_limit_is_dropped_wherever_it_stands_before_the_end(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    ranges = [HTML_FIRST, *["image/png"] * (RANGES - 1), "application/json", "image/gif", "image/webp"]
+    assert answer_to(client, ",".join(ranges)) == "html"
+
+
+def test_json_first_in_a_header_past_the_range_limit_still_gets_json(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    ranges = ["application/json", HTML_FIRST, *[f"image/x-{n}" for n in range(40)]]
+    assert answer_to(client, ",".join(ranges)) == "json"
+
+
+def test_spaces_of_a_cut_header_are_removed_without_changing_its_ranges(
+    client: Client, maintenance: MaintenanceSettings
+) -> None:
+    """Browsers and HTTP libraries write "type; q=0.5, type": the spaces go, the parameters stay."""
+    ranges = [HTML_FIRST, "application/json; q=0.9", *[f"image/x-{n}; q=0.2" for n in range(40)]]
+    assert answer_to(client, ", ".join(ranges)) == "json"
+
+
+def test_a_cut_accept_header_is_its_first_whole_ranges_joined_by_commas() -> None:
+    ranges = [f"application/x-{n}; q=0.{n % 10}" for n in range(40)]
+    expected = ",".join(media_range.replace(" ", "") for media_range in ranges[:RANGES])
+    assert middleware._bounded_accept(", ".join(ranges)) == expected
 
 
 @override_settings(
