@@ -211,3 +211,13 @@ def test_generated_secret_is_32_url_safe_characters_and_opens_the_site(
     secret = MaintenanceSettings.load().bypass_secret
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", secret)  # the README: "--with-secret, 32 random characters"
     assert client.get(f"/{secret}").status_code == 302
+
+
+def test_https_secret_link_under_a_script_prefix_naming_plain_http_redirects_to_this_sites_root(
+    client: Client, with_secret: MaintenanceSettings
+) -> None:
+    """This site's own host, but http: a forged prefix must not drop the new cookie's Secure channel either."""
+    response = client.get(f"/{SECRET}", SCRIPT_NAME="http://testserver", secure=True)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert response.cookies["maintenance_bypass"]["secure"]

@@ -506,3 +506,47 @@ def test_notice_never_breaks_a_page_in_another_charset(
     assert (NOTICE in response.content) is kept
     if kept:
         assert b"d&#8217;habitude" in response.content  # a character reference, not raw bytes
+
+
+def served_in_french(view_response: object) -> bytes:
+    """The body a French visitor gets of ``view_response`` while the site is read-only."""
+    from django.http import HttpResponse
+    from django.utils import translation
+
+    from maintenance_mode.middleware import MaintenanceModeMiddleware
+
+    assert isinstance(view_response, HttpResponse)
+    with translation.override("fr"):
+        request = RequestFactory().get("/")
+        request.user = AnonymousUser()
+        response = MaintenanceModeMiddleware(lambda request: view_response)(request)
+    assert response.status_code == 200
+    return bytes(response.content)
+
+
+FRENCH_NOTICE = "mais les modifications ne peuvent pas être enregistrées pour le moment."
+
+
+def test_notice_on_a_latin_1_page_is_written_in_latin_1(read_only: MaintenanceSettings) -> None:
+    from django.http import HttpResponse
+
+    page = "<html><body><p>Café</p></body></html>".encode("iso-8859-1")
+    body = served_in_french(HttpResponse(page, content_type="text/html; charset=iso-8859-1"))
+    text = body.decode("iso-8859-1")
+    assert FRENCH_NOTICE in text  # "ê" and "é" as latin-1 bytes, like the page's own "é"
+    assert "d&#8217;habitude" in text  # "’", which latin-1 lacks, as a character reference
+    assert "<p>Café</p>" in text
+
+
+def test_notice_on_a_page_that_names_no_charset_is_written_in_the_default_charset(
+    read_only: MaintenanceSettings, settings: object
+) -> None:
+    """``content_type="text/html"``: Django reads such a page in DEFAULT_CHARSET, and so must the notice."""
+    from django.http import HttpResponse
+
+    settings.DEFAULT_CHARSET = "iso-8859-1"  # type: ignore[attr-defined]
+    page = "<html><body><p>Café</p></body></html>".encode("iso-8859-1")
+    view_response = HttpResponse(page, content_type="text/html")
+    assert view_response["Content-Type"] == "text/html"
+    body = served_in_french(view_response)
+    assert FRENCH_NOTICE in body.decode("iso-8859-1")

@@ -20,7 +20,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from maintenance_mode import guard
 from maintenance_mode.middleware import MaintenanceModeMiddleware
 from maintenance_mode.models import MaintenanceSettings
-from maintenance_mode.snapshot import Snapshot
+from maintenance_mode.snapshot import READ_ONLY, Snapshot
 from tests.headers import cache_directives
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,21 @@ def test_a_swallowed_refusal_inside_atomic_requests_is_the_read_only_page_not_a_
     assert response.status_code == 503
     assert NOT_SAVED in response.content
     assert not [record for record in caplog.records if record.name == "django.request"]  # no 500 log, no email
+    assert not Group.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # a refusal inside the test's transaction would break it
+def test_the_guards_refusal_is_answered_with_the_read_only_page_where_the_view_raised_it(read_only: None) -> None:
+    """process_exception, called as Django calls it when the view lets the refusal through."""
+    middleware = MaintenanceModeMiddleware(lambda request: None)  # type: ignore[arg-type]
+    guard.install()
+    with guard.refusing_writes(Snapshot(enabled=True, mode=READ_ONLY)):
+        with pytest.raises(guard.WriteRefusedError) as refused:
+            Group.objects.create(name="visit 1")
+        response = middleware.process_exception(RequestFactory().get("/"), refused.value)
+    assert response is not None
+    assert response.status_code == 503
+    assert NOT_SAVED in response.content
     assert not Group.objects.exists()
 
 
