@@ -132,12 +132,22 @@ def _logout(request: HttpRequest) -> None:
     try:
         logout(request)  # deletes the session from the store, not only the cookie
     except Exception as error:  # noqa: BLE001 - the session store failed the delete
-        session_failures.failed("session store", error, "showing the page without logging the visitor out")
+        session_failures.failed(
+            "session store",
+            error,
+            "showing the page and telling the browser to drop its session cookie"
+            " (the session stays in the store until it expires)",
+        )
         session = getattr(request, "session", None)
         if session is not None:
-            # SessionMiddleware would otherwise retry the failed write on the
-            # way out (it skips a 5xx, not the redirect a project's middleware
-            # may make of the page), and turn the answer into a 500.
+            # Empty it and forget its key, as flush() would have around the delete
+            # (no store I/O): SessionMiddleware then sends the browser a cookie
+            # deletion instead of writing the session on the way out. It skips a
+            # 5xx, but not the redirect a project's middleware may make of the
+            # page, nor SESSION_SAVE_EVERY_REQUEST; a write to the store that just
+            # failed would turn the answer into a 500.
+            session.clear()
+            session._session_key = None
             session.modified = False
 
 

@@ -141,7 +141,10 @@ def test_logout_that_cannot_delete_the_session_still_serves_the_page(
     [logged] = our_warnings(caplog)
     assert logged.startswith("maintenance_mode: the session store is unavailable (")
     assert "django_session" in logged  # the database's own error: what is missing
-    assert logged.endswith("; showing the page without logging the visitor out.")
+    assert logged.endswith(
+        "; showing the page and telling the browser to drop its session cookie"
+        " (the session stays in the store until it expires)."
+    )
 
 
 def test_permission_check_on_a_failing_database_treats_the_user_as_no_administrator(
@@ -173,13 +176,20 @@ def test_logged_in_user_without_a_session_gets_the_page(settings: SettingsWrappe
     assert response.status_code == 503
 
 
-def test_failed_logout_is_not_retried_on_the_way_out_when_a_middleware_redirects_the_page(
-    settings: SettingsWrapper, customer: User, session_outage: set[str], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("save_every_request", [False, True])
+def test_failed_logout_deletes_the_cookie_instead_of_writing_to_the_store_that_failed(
+    settings: SettingsWrapper,
+    customer: User,
+    session_outage: set[str],
+    save_every_request: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """SessionMiddleware skips saving a session on a 5xx, not on the redirect a project's
-    middleware may make of the page: the session whose delete just failed must not be
-    written again then (its store is down: that would be a 500)."""
+    """With the session store down, the visitor's session row cannot be deleted: their
+    browser is told to forget the cookie instead, and the store is not written again on
+    the way out, even under SESSION_SAVE_EVERY_REQUEST and a middleware that turns the
+    page into a redirect (where SessionMiddleware would save: that save would be a 500)."""
     settings.MAINTENANCE_MODE_FORCE = True
+    settings.SESSION_SAVE_EVERY_REQUEST = save_every_request
     *others, ours = settings.MIDDLEWARE
     settings.MIDDLEWARE = [*others, "tests.middleware.StatusPageMiddleware", ours]
     client = logged_in(customer)
@@ -188,9 +198,12 @@ def test_failed_logout_is_not_retried_on_the_way_out_when_a_middleware_redirects
         response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == STATUS_PAGE
-    assert settings.SESSION_COOKIE_NAME not in response.cookies  # nothing saved, no new session sent
+    deletion = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert deletion.value == ""
+    assert deletion["max-age"] == 0
     [logged] = our_warnings(caplog)
     assert logged == (
         "maintenance_mode: the session store is unavailable (SessionServerDownError: the session server "
-        "refused the delete); showing the page without logging the visitor out."
+        "refused the delete); showing the page and telling the browser to drop its session cookie"
+        " (the session stays in the store until it expires)."
     )
