@@ -352,14 +352,14 @@ def maintenance_response(
 
 
 def grant_bypass(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
-    hosts = {request.get_host()}
     home = request.path.removesuffix(request.path_info) + "/"  # the site's root, under any script prefix
     # The prefix may come from a SCRIPT_NAME header (gunicorn takes one from its
-    # forwarded_allow_ips): "//evil.example" must not make home another site.
-    if not url_has_allowed_host_and_scheme(home, hosts, require_https=request.is_secure()):
+    # forwarded_allow_ips). A script prefix is a path, never a URL: one naming
+    # any host, even this one ("//evil.example", "http://this.site"), is refused.
+    if not url_has_allowed_host_and_scheme(home, allowed_hosts=None):
         home = "/"
     target = request.GET.get("next", home)
-    if not url_has_allowed_host_and_scheme(target, hosts, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = home
     response = HttpResponseRedirect(target)
     response.set_cookie(

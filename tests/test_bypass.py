@@ -194,8 +194,10 @@ def test_secret_link_under_a_script_prefix_redirects_to_the_sites_home(
     assert response["Location"] == "/shop/"
 
 
-@pytest.mark.parametrize("script_name", ["//evil.example", "/\\evil.example", "https://evil.example"])
-def test_secret_link_under_a_script_prefix_naming_another_host_redirects_to_this_sites_root(
+@pytest.mark.parametrize(
+    "script_name", ["//evil.example", "/\\evil.example", "https://evil.example", "//testserver", "http://testserver"]
+)
+def test_secret_link_under_a_script_prefix_naming_a_host_redirects_to_this_sites_root(
     client: Client, with_secret: MaintenanceSettings, script_name: str
 ) -> None:
     response = client.get(f"/{SECRET}", SCRIPT_NAME=script_name)
