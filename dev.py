@@ -8,7 +8,8 @@
 Extra arguments after ``test`` go to pytest in .venv, and nothing else runs
 (e.g. ``python3 dev.py test -k bypass``).
 ``mutate`` takes module names to run a slice (``python3 dev.py mutate client_ip rules``)
-and ``--keep`` to add to the previous run's results instead of starting afresh.
+and ``--keep`` to add to the previous run's results instead of starting afresh
+(the mutants of changed functions run, and the last run's survivors run again).
 """
 
 from __future__ import annotations
@@ -283,26 +284,51 @@ def mutate(args: list[str]) -> int:
     # The mutants' names are module.function__mutmut_N, with "ǁ" between a class and its method.
     patterns = [f"maintenance_mode.{module}.x*" for module in modules]
     started = time.monotonic()
+    # mutmut re-runs only the mutants it has no verdict for (new or changed
+    # functions); a survivor of an unchanged function may be killed by a test
+    # added since, so --keep names the last run's survivors to run them again.
+    survivors = surviving_mutants(mutmut, modules) if keep else []
     if run(mutmut, "run", "--max-children", workers, *patterns):
         return 1
+    if survivors and run(mutmut, "run", "--max-children", workers, *survivors):
+        return 1
     minutes = (time.monotonic() - started) / 60
-    output = subprocess.run(
+    return print_mutation_score(mutmut_results(mutmut), minutes)
+
+
+def mutmut_results(mutmut: Path) -> str:
+    return subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    return print_mutation_score(output, minutes)
+
+
+def surviving_mutants(mutmut: Path, modules: list[str]) -> list[str]:
+    """The last run's undetected mutants of these modules (all modules if none given)."""
+    if not (ROOT / "mutants").is_dir():
+        return []
+    return [
+        name
+        for name, module, status in verdicts(mutmut_results(mutmut))
+        if is_survivor(status) and (not modules or module in modules)
+    ]
+
+
+def verdicts(results: str) -> list[tuple[str, str, str]]:
+    """(mutant name, module, status) for each line of `mutmut results --all true`."""
+    return re.findall(r"^\s*(maintenance_mode\.(\w+)\.x\S+): (.+)$", results, re.MULTILINE)
+
+
+def is_survivor(status: str) -> bool:
+    return status not in DETECTED and status != "not checked"
 
 
 def print_mutation_score(results: str, minutes: float) -> int:
     counts: dict[str, dict[str, int]] = {}
     survivors: list[str] = []
-    for line in results.splitlines():
-        match = re.match(r"\s*(maintenance_mode\.(\w+)\.x\S+): (.+)$", line)
-        if match is None:
-            continue
-        name, module, status = match.groups()
+    for name, module, status in verdicts(results):
         counts.setdefault(module, {})
         counts[module][status] = counts[module].get(status, 0) + 1
-        if status not in DETECTED and status != "not checked":
+        if is_survivor(status):
             survivors.append(f"{name}: {status}")
     print(f"\nMutation score ({minutes:.1f} min; killed / mutants run):")
     total_detected = total_run = 0
