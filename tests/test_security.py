@@ -54,8 +54,9 @@ def _fresh_rules() -> Iterator[None]:
     set_script_prefix("/")
 
 
-def wsgi_status(path: str, script_name: str = "") -> int:
-    """One request through Django's real WSGI handler (the test client sets no script prefix)."""
+def wsgi_get(path: str, script_name: str = "") -> tuple[int, bytes]:
+    """One request through Django's real WSGI handler (the test client sets no script prefix):
+    its status and body."""
     environ: dict[str, object] = {"PATH_INFO": path, "SCRIPT_NAME": script_name, "wsgi.input": io.BytesIO()}
     setup_testing_defaults(environ)
     environ["SERVER_NAME"] = "testserver"
@@ -72,11 +73,21 @@ def wsgi_status(path: str, script_name: str = "") -> int:
     request_finished.disconnect(close_old_connections)
     try:
         response = WSGIHandler()(environ, start_response)
+        body = b"".join(response)
         response.close()
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
-    return int(statuses[0].split()[0])
+    return int(statuses[0].split()[0]), body
+
+
+def wsgi_status(path: str, script_name: str = "") -> int:
+    return wsgi_get(path, script_name)[0]
+
+
+# What tests/urls.py serves for /static/app.css and /media/upload.txt: an exempt path gets the file itself.
+APP_CSS = (200, b"body { color: #222; }\n")
+UPLOAD_TXT = (200, b"A customer upload.\n")
 
 
 # Finding 1: a SCRIPT_NAME header turned the static/media exemption into a full bypass.
@@ -95,22 +106,22 @@ def test_script_name_naming_the_static_prefix_does_not_open_the_live_site_throug
     maintenance: MaintenanceSettings,
 ) -> None:
     assert wsgi_status("/", script_name="/static") == 503
-    assert wsgi_status("/media/x/", script_name="/static") != 503  # still the media exemption
+    assert wsgi_get("/media/upload.txt", script_name="/static") == UPLOAD_TXT  # still the media exemption
 
 
 @override_settings(STATIC_URL="static/")
 def test_first_request_script_prefix_is_not_kept_for_the_worker_lifetime(maintenance: MaintenanceSettings) -> None:
     assert wsgi_status("/", script_name="/zzz") == 503  # the first request this worker handles
-    assert wsgi_status("/static/x.css") != 503  # 404: the file is not there, but it is not blocked
-    assert wsgi_status("/static/x.css", script_name="/shop") != 503
+    assert wsgi_get("/static/app.css") == APP_CSS
+    assert wsgi_get("/static/app.css", script_name="/shop") == APP_CSS
 
 
 @override_settings(STATIC_URL="static/", MEDIA_URL="media/")
 def test_relative_static_url_is_exempt_under_a_script_name_set_by_the_server(
     maintenance: MaintenanceSettings,
 ) -> None:
-    assert wsgi_status("/static/x.css", script_name="/shop") != 503
-    assert wsgi_status("/media/a.png", script_name="/shop") != 503
+    assert wsgi_get("/static/app.css", script_name="/shop") == APP_CSS
+    assert wsgi_get("/media/upload.txt", script_name="/shop") == UPLOAD_TXT
     assert wsgi_status("/orders/", script_name="/shop") == 503
 
 
@@ -122,7 +133,7 @@ def test_empty_media_url_under_force_script_name_exempts_nothing(maintenance: Ma
     set_script_prefix("/shop")  # what django.setup() does with FORCE_SCRIPT_NAME
     assert wsgi_status("/") == 503
     assert wsgi_status("/orders/") == 503
-    assert wsgi_status("/static/x.css") != 503
+    assert wsgi_get("/static/app.css") == APP_CSS
 
 
 @override_settings(STATIC_URL="static/", MEDIA_URL="")
@@ -141,8 +152,8 @@ def test_unset_static_and_media_urls_under_a_prefix_exempt_nothing(maintenance: 
 @override_settings(FORCE_SCRIPT_NAME="/shop", STATIC_URL="/shop/static/", MEDIA_URL="/shop/media/")
 def test_absolute_static_url_including_force_script_name_is_exempt(maintenance: MaintenanceSettings) -> None:
     set_script_prefix("/shop")
-    assert wsgi_status("/static/x.css") != 503
-    assert wsgi_status("/media/a.png") != 503
+    assert wsgi_get("/static/app.css") == APP_CSS
+    assert wsgi_get("/media/upload.txt") == UPLOAD_TXT
     assert wsgi_status("/orders/") == 503
     assert rules().open_prefixes == ("/static/", "/media/")  # in path_info terms, what Django routes on
 
