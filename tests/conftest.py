@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -18,6 +20,29 @@ from maintenance_mode import apps, signals, state
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.state import CACHE_KEY
 from tests.redis_helpers import REDIS_URL, require_redis
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _threads_really_close_their_sqlite_connections() -> Iterator[None]:
+    """Django ignores ``close()`` on an in-memory SQLite database, lest the last
+    connection take the database with it, so every connection another thread
+    opened (the refresher's, a worker's, a pool thread's) was dropped unclosed
+    with its thread: a ResourceWarning each. The test database lives on in the
+    main thread's connection, so other threads' closes are made real, as they
+    are on PostgreSQL and on an SQLite file."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    keeping_in_memory_databases_open = DatabaseWrapper.close
+
+    def close(self: DatabaseWrapper) -> None:
+        if threading.current_thread() is threading.main_thread():
+            keeping_in_memory_databases_open(self)
+        else:
+            BaseDatabaseWrapper.close(self)
+
+    with mock.patch.object(DatabaseWrapper, "close", close):
+        yield
 
 
 @pytest.fixture(scope="session")

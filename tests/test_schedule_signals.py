@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connections
 from django.test import TestCase, override_settings
 from django.utils import timezone
 
@@ -117,11 +118,17 @@ def test_receiver_that_saves_the_settings_does_not_deadlock(received: list[tuple
         row.message = "started by the schedule"
         row.save()
 
+    def refresh_in_a_worker() -> None:
+        try:
+            state.Store().current()
+        finally:
+            connections.close_all()  # as a threaded server's worker does after its request
+
     plan(timedelta(minutes=10), None)
     signals.maintenance_enabled.connect(save_in_receiver)
     try:
         with later(timedelta(minutes=11)):
-            worker = threading.Thread(target=lambda: state.Store().current(), daemon=True)
+            worker = threading.Thread(target=refresh_in_a_worker, daemon=True)
             worker.start()
             worker.join(timeout=10)
     finally:
