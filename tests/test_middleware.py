@@ -483,7 +483,9 @@ def test_protocol_relative_cdn_static_url_opens_nothing(client: Client, maintena
 def test_static_url_without_its_trailing_slash_opens_only_its_directory(
     client: Client, maintenance: MaintenanceSettings
 ) -> None:
-    assert client.get("/static/app.css").status_code == 200
+    static = client.get("/static/app.css")
+    assert static.status_code == 200
+    assert b"".join(static.streaming_content) == b"body { color: #222; }\n"  # type: ignore[attr-defined]
     assert client.get("/static-orders/").status_code == 503  # starts with "/static", but is another page
 
 
@@ -497,7 +499,9 @@ def test_absolute_static_url_under_force_script_name_is_exempt_however_the_mount
     client: Client, maintenance: MaintenanceSettings, mount: str
 ) -> None:
     with override_settings(FORCE_SCRIPT_NAME=mount, STATIC_URL=mount.rstrip("/") + "/static/"):
-        assert client.get("/static/app.css").status_code == 200  # path_info: below the mount
+        static = client.get("/static/app.css")
+        assert static.status_code == 200  # path_info: below the mount
+        assert b"".join(static.streaming_content) == b"body { color: #222; }\n"  # type: ignore[attr-defined]
         assert client.get("/orders/").status_code == 503
 
 
