@@ -149,6 +149,10 @@ def _logout(request: HttpRequest) -> None:
             session.clear()
             session._session_key = None
             session.modified = False
+        # Signed out, as logout() would have left it: a theme's page greets no one.
+        from django.contrib.auth.models import AnonymousUser  # needs the app registry: not at import
+
+        request.user = AnonymousUser()
 
 
 # Logs a failing session or user store once per ERROR_LOG_INTERVAL, not per request.

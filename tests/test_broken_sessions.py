@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from importlib import import_module
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -207,3 +211,69 @@ def test_failed_logout_deletes_the_cookie_instead_of_writing_to_the_store_that_f
         "refused the delete); showing the page and telling the browser to drop its session cookie"
         " (the session stays in the store until it expires)."
     )
+
+
+# Every engine whose delete can fail: the 503 page itself tells the browser to drop the cookie.
+FAILING_DELETES = {
+    "django.contrib.sessions.backends.db": DatabaseError("cannot execute DELETE in a read-only transaction"),
+    "django.contrib.sessions.backends.cache": ConnectionError("Error 111 connecting to redis"),
+    "django.contrib.sessions.backends.cached_db": DatabaseError("cannot execute DELETE in a read-only transaction"),
+    "django.contrib.sessions.backends.file": PermissionError(13, "Permission denied"),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(FAILING_DELETES))
+def test_failed_logout_tells_the_browser_to_drop_the_cookie_on_the_page_with_any_engine(
+    settings: SettingsWrapper, customer: User, engine: str, tmp_path: Path
+) -> None:
+    settings.SESSION_ENGINE = engine
+    settings.SESSION_FILE_PATH = str(tmp_path)
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+    store = import_module(engine).SessionStore
+    with mock.patch.object(store, "delete", side_effect=FAILING_DELETES[engine]):
+        response = client.get("/")
+    assert response.status_code == 503
+    deletion = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert deletion.value == ""
+    assert deletion["max-age"] == 0
+    assert client.get("/").status_code == 503  # no cookie any more: anonymous, nothing to delete
+
+
+def test_failed_logout_by_a_logged_out_receiver_drops_a_signed_cookie_session(
+    settings: SettingsWrapper, customer: User
+) -> None:
+    """signed_cookies sessions have no store to fail, but logout() can still raise before
+    the flush (a user_logged_out receiver writing to the database under maintenance)."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+
+    def audit(**kwargs: object) -> None:
+        raise DatabaseError("cannot execute INSERT in a read-only transaction")
+
+    user_logged_out.connect(audit, dispatch_uid="review2-audit")
+    try:
+        response = client.get("/")
+    finally:
+        user_logged_out.disconnect(dispatch_uid="review2-audit")
+    assert response.status_code == 503
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+
+
+def test_failed_logout_page_does_not_greet_the_customer_it_signed_out(
+    settings: SettingsWrapper, customer: User, session_outage: set[str]
+) -> None:
+    """A theme on the project's base.html greets logged-in users: the customer whose
+    session could not be deleted is signed out in their browser, so the page must not
+    say they are still signed in."""
+    from tests.test_theming_context import project_theme
+
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+    session_outage.add("delete")
+    with project_theme():
+        response = client.get("/")
+    assert response.status_code == 503
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+    assert b"greeting" not in response.content
