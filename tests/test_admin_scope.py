@@ -21,11 +21,15 @@ from unittest import mock
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory, override_settings
+from django.urls import set_script_prefix
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from maintenance_mode import bypass, middleware, state
@@ -477,3 +481,114 @@ class TestBadgeAsync:
         assert response.status_code == 200
         assert BADGE not in response.content
         assert hops == ["settle"]
+
+
+# Who counts as logged in: a user authenticated other than by the session cookie,
+# a garbage or expired session cookie, and the admin wherever it is mounted
+
+
+REMOTE_USER = "django.contrib.auth.middleware.RemoteUserMiddleware"
+
+
+@pytest.mark.parametrize("before_ours", [True, False])
+def test_staff_signed_in_by_remote_user_who_are_not_administrators_get_the_page_in_the_admin(
+    support_staff: User, full: None, superuser_check: None, settings: SettingsWrapper, before_ours: bool
+) -> None:
+    """REMOTE_USER (a single sign-on proxy) signs the user in on every request, before
+    our middleware or, wrongly ordered, after it: the admin's exemption is confirmed in
+    process_view, once the view is known, with the user that middleware set."""
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.RemoteUserBackend"]
+    *others, ours = settings.MIDDLEWARE
+    settings.MIDDLEWARE = [*others, REMOTE_USER, ours] if before_ours else [*others, ours, REMOTE_USER]
+    client = Client(REMOTE_USER="support")
+    assert client.get("/admin/").status_code == 503
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 503
+    assert not Group.objects.filter(name="Night shift").exists()
+
+
+@pytest.mark.parametrize("mode", ["full", "read_only"])
+def test_a_garbage_or_expired_session_cookie_is_an_anonymous_visitor_at_the_admin_login(
+    staff_user: User, superuser_check: None, request: pytest.FixtureRequest, mode: str
+) -> None:
+    request.getfixturevalue(mode)
+    expired = logged_in(staff_user)
+    Session.objects.update(expire_date="2000-01-01T00:00:00Z")
+    garbage = Client()
+    garbage.cookies["sessionid"] = "not-a-session-key"
+    for client in (garbage, expired):
+        assert client.get("/admin/login/").status_code == 200
+        response = client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+        assert response.status_code == 302
+        assert client.get("/admin/").status_code == 200
+
+
+def test_the_event_loop_asks_a_thread_about_a_garbage_session_cookie_at_the_admin() -> None:
+    """Whether a cookie names a session takes the session store: not in the event loop.
+    The thread finds nobody logged in, and the admin is open."""
+    snapshot = Snapshot(version=1, enabled=True)
+    request = RequestFactory().get("/admin/login/", HTTP_COOKIE="sessionid=not-a-session-key")
+    AuthenticationMiddleware(lambda request: HttpResponse()).process_request(
+        _with_session(request)  # as SessionMiddleware and AuthenticationMiddleware leave it
+    )
+    assert decide(request, snapshot, 0.0, may_block=False) is Verdict.NEEDS_IO
+    assert decide(request, snapshot, 0.0) is Verdict.SERVE_EXEMPT_VIEW
+
+
+def _with_session(request: HttpRequest) -> HttpRequest:
+    SessionMiddleware(lambda request: HttpResponse()).process_request(request)
+    return request
+
+
+@pytest.mark.parametrize("method", ["head", "options"])
+def test_staff_who_are_not_administrators_get_the_page_for_head_and_options_in_the_admin(
+    support_staff: User, full: None, superuser_check: None, method: str
+) -> None:
+    client = logged_in(support_staff)
+    assert getattr(client, method)("/admin/auth/group/").status_code == 503
+    assert not session_exists(client)
+
+
+@override_settings(ROOT_URLCONF="tests.urls_i18n_admin")
+def test_staff_who_are_not_administrators_get_the_page_in_the_admin_under_a_language_prefix(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    assert Client().get("/fr/admin/login/").status_code == 200
+    client = logged_in(support_staff)
+    assert client.post("/fr" + ADD_GROUP, {"name": "Night shift"}).status_code == 503
+    assert not Group.objects.filter(name="Night shift").exists()
+
+
+def test_staff_who_are_not_administrators_get_the_page_in_the_admin_under_a_script_prefix(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    from tests.test_theming_context import wsgi_get
+
+    client = logged_in(support_staff)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    assert wsgi_get("/admin/login/", "/shop")[0] == 200
+    assert wsgi_get("/admin/", "/shop", HTTP_COOKIE=cookie)[0] == 503
+    set_script_prefix("/")
+
+
+@override_settings(MAINTENANCE_MODE_EXEMPT_ADMIN=False)
+def test_without_the_admin_exemption_only_administrators_reach_the_admin(
+    staff_user: User, support_staff: User, full: None, superuser_check: None
+) -> None:
+    assert Client().get("/admin/login/").status_code == 503
+    assert logged_in(support_staff).get("/admin/").status_code == 503
+    assert logged_in(staff_user).get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["full", "read_only"])
+def test_bypass_holders_logged_in_as_staff_keep_the_admin_whoever_they_are(
+    support_staff: User, superuser_check: None, long_ttl: None, settings: SettingsWrapper, mode: str
+) -> None:
+    """The secret link and the allowed IPs let their holder see the live site as
+    before maintenance, the admin included: the admin's own permissions decide there."""
+    publish(enabled=True, mode="read-only" if mode == "read_only" else "full", secret="preview-token-123")
+    holder = logged_in(support_staff)
+    holder.cookies["maintenance_bypass"] = bypass.make_cookie_value("preview-token-123")
+    assert holder.post(ADD_GROUP, {"name": "Night shift"}).status_code == 302
+    settings.MAINTENANCE_MODE_ALLOWED_IPS = ["127.0.0.1"]
+    assert logged_in(support_staff).post(ADD_GROUP, {"name": "Day shift"}).status_code == 302
+    assert Group.objects.filter(name__in=["Night shift", "Day shift"]).count() == 2
