@@ -28,18 +28,19 @@ def _threads_really_close_their_sqlite_connections() -> Iterator[None]:
     connection take the database with it, so every connection another thread
     opened (the refresher's, a worker's, a pool thread's) was dropped unclosed
     with its thread: a ResourceWarning each. The test database lives on in the
-    main thread's connection, so other threads' closes are made real, as they
-    are on PostgreSQL and on an SQLite file."""
+    main thread's connection, so a thread's close of its own connection is made
+    real, as on PostgreSQL or an SQLite file."""
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.sqlite3.base import DatabaseWrapper
 
     keeping_in_memory_databases_open = DatabaseWrapper.close
 
     def close(self: DatabaseWrapper) -> None:
-        if threading.current_thread() is threading.main_thread():
-            keeping_in_memory_databases_open(self)
-        else:
+        # A shared connection (the live server's threads use the main thread's) is not this thread's to close.
+        if threading.current_thread() is not threading.main_thread() and not self.allow_thread_sharing:
             BaseDatabaseWrapper.close(self)
+        else:
+            keeping_in_memory_databases_open(self)
 
     with mock.patch.object(DatabaseWrapper, "close", close):
         yield
