@@ -115,6 +115,10 @@ def _user(request: HttpRequest) -> Any:
         logged_in = user is not None and user.is_authenticated
     except Exception as error:  # noqa: BLE001 - DatabaseError, a cache client's, a custom backend's
         session_failures.failed("session store", error, "treating the visitor as anonymous")
+        # For the rest of the request too: the view (and process_view's second look)
+        # must not find a logged-in non-administrator in a store back already, on a
+        # page, the admin, decided for a visitor not logged in.
+        _make_anonymous(request)
         return None
     session_failures.succeeded("session store")
     return user if logged_in else None
@@ -149,10 +153,20 @@ def _logout(request: HttpRequest) -> None:
             session.clear()
             session._session_key = None
             session.modified = False
-        # Signed out, as logout() would have left it: a theme's page greets no one.
-        from django.contrib.auth.models import AnonymousUser  # needs the app registry: not at import
+        _make_anonymous(request)  # signed out, as logout() would have left it: a theme's page greets no one
 
-        request.user = AnonymousUser()
+
+def _make_anonymous(request: HttpRequest) -> None:
+    """``request.user`` (and ``request.auser()``) from now on: an anonymous visitor."""
+    from django.contrib.auth.models import AnonymousUser  # needs the app registry: not at import
+
+    anonymous = AnonymousUser()
+
+    async def auser() -> AnonymousUser:
+        return anonymous
+
+    request.user = anonymous
+    request.auser = auser
 
 
 # Logs a failing session or user store once per ERROR_LOG_INTERVAL, not per request.

@@ -15,14 +15,17 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import User
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Permission, User
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, connection
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.utils.functional import SimpleLazyObject
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from maintenance_mode import middleware, state
+from maintenance_mode.snapshot import Snapshot
 from tests import sessions
 from tests.middleware import STATUS_PAGE
 
@@ -277,3 +280,48 @@ def test_failed_logout_page_does_not_greet_the_customer_it_signed_out(
     assert response.status_code == 503
     assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
     assert b"greeting" not in response.content
+
+
+def test_a_session_store_that_fails_then_recovers_leaves_the_visitor_anonymous_for_the_whole_request(
+    settings: SettingsWrapper, customer: User, session_outage: set[str]
+) -> None:
+    """The request is decided for an anonymous visitor: the view must not then find,
+    on its own read of a store back already, a logged-in non-administrator, to whom
+    the admin is not open (staff under ADMIN_CHECK = "superuser", here)."""
+    settings.MAINTENANCE_MODE_FORCE = True
+    settings.MAINTENANCE_MODE_ADMIN_CHECK = "superuser"
+    customer.is_staff = True
+    customer.save()
+    customer.user_permissions.add(Permission.objects.get(codename="view_group"))
+    client = logged_in(customer)
+    real_load = sessions.SessionStore.load
+    blips: list[str] = []
+
+    def load_after_a_blip(self: sessions.SessionStore) -> dict[str, object]:
+        if len(blips) < 2:  # our middleware's two reads: before the view is resolved, then in process_view
+            blips.append("load")
+            raise sessions.SessionServerDownError("the session server missed a read")
+        return real_load(self)
+
+    with mock.patch.object(sessions.SessionStore, "load", load_after_a_blip):
+        response = client.get("/admin/auth/group/")
+    assert response.status_code == 302  # the admin's answer to a visitor not logged in: its login
+    assert response["Location"].startswith("/admin/login/")
+
+
+async def test_a_failed_session_read_leaves_the_async_user_anonymous_too(customer: User) -> None:
+    """An async view (or an outer async middleware) asks request.auser(), not request.user."""
+
+    def unreadable() -> User:
+        raise sessions.SessionServerDownError("the session server refused the load")
+
+    async def from_the_session() -> User:
+        return customer  # what AuthenticationMiddleware's auser() would find once the store is back
+
+    request = RequestFactory().get("/")
+    request.COOKIES[django_settings.SESSION_COOKIE_NAME] = "a-session-key"
+    request.user = SimpleLazyObject(unreadable)  # type: ignore[assignment]
+    request.auser = from_the_session
+    assert middleware.decide(request, Snapshot(version=1, enabled=True), 0.0) is middleware.Verdict.BLOCK
+    assert not request.user.is_authenticated
+    assert not (await request.auser()).is_authenticated
