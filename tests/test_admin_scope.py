@@ -592,3 +592,35 @@ def test_bypass_holders_logged_in_as_staff_keep_the_admin_whoever_they_are(
     settings.MAINTENANCE_MODE_ALLOWED_IPS = ["127.0.0.1"]
     assert logged_in(support_staff).post(ADD_GROUP, {"name": "Day shift"}).status_code == 302
     assert Group.objects.filter(name__in=["Night shift", "Day shift"]).count() == 2
+
+
+class TestAsyncWhoIsLoggedIn:
+    @pytest.mark.parametrize("mode", ["full", READ_ONLY])
+    async def test_async_garbage_session_cookie_is_an_anonymous_visitor_at_the_admin_login(
+        self, staff_user: User, superuser_check: None, mode: str
+    ) -> None:
+        await sync_to_async(switch_on)(mode)
+        client = AsyncClient()
+        client.cookies["sessionid"] = "not-a-session-key"
+        assert (await client.get("/admin/login/")).status_code == 200
+        response = await client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+        assert response.status_code == 302
+        assert (await client.get("/admin/")).status_code == 200
+
+    async def test_async_badge_shows_no_settings_link_when_the_permission_check_fails(
+        self, staff_user: User, long_ttl: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An active superuser's link is decided in the event loop (has_perm costs nothing
+        for them): a check that raises anyway costs the link, never the page."""
+        monkeypatch.setattr(middleware, "session_failures", state.FailureLog(time.monotonic))
+        publish(enabled=True)
+        client = await alogged_in(staff_user)
+        with (
+            mock.patch.object(User, "has_perm", side_effect=DatabaseError("permission tables gone")),
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+        ):
+            response = await client.get("/async/")
+        assert response.status_code == 200
+        assert BADGE in response.content
+        assert WAGTAIL_SETTINGS_URL.encode() not in response.content
+        assert "showing the badge without its settings link" in caplog.text

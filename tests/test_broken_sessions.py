@@ -20,7 +20,7 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, connection
-from django.test import Client, RequestFactory
+from django.test import AsyncClient, Client, RequestFactory
 from django.utils.functional import SimpleLazyObject
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -325,3 +325,20 @@ async def test_a_failed_session_read_leaves_the_async_user_anonymous_too(custome
     assert middleware.decide(request, Snapshot(version=1, enabled=True), 0.0) is middleware.Verdict.BLOCK
     assert not request.user.is_authenticated
     assert not (await request.auser()).is_authenticated
+
+
+async def test_async_failed_logout_tells_the_browser_to_drop_the_cookie_and_greets_no_one(
+    settings: SettingsWrapper, customer: User, session_outage: set[str]
+) -> None:
+    """Under ASGI the logout runs in a worker thread: the same answer as the sync path's."""
+    from tests.test_theming_context import project_theme
+
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = AsyncClient()
+    await client.aforce_login(customer)
+    session_outage.add("delete")
+    with project_theme():
+        response = await client.get("/")
+    assert response.status_code == 503
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+    assert b"greeting" not in response.content
