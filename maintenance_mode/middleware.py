@@ -120,7 +120,8 @@ def _user(request: HttpRequest) -> Any:
         # page, the admin, decided for a visitor not logged in.
         _make_anonymous(request)
         return None
-    session_failures.succeeded("session store")
+    if untouched:  # the session was read just now (not the anonymous visitor settled on above)
+        session_failures.succeeded("session store")
     return user if logged_in else None
 
 

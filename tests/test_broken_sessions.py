@@ -342,3 +342,22 @@ async def test_async_failed_logout_tells_the_browser_to_drop_the_cookie_and_gree
     assert response.status_code == 503
     assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
     assert b"greeting" not in response.content
+
+
+def test_a_failing_session_store_is_logged_once_for_visitors_of_the_admin_login(
+    settings: SettingsWrapper, customer: User, session_outage: set[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin is decided twice per request (before the view is resolved, then in
+    process_view): the second look, at the anonymous visitor the first one settled
+    on, reads no session, so it is no news that the store is back."""
+    settings.MAINTENANCE_MODE_FORCE = True
+    client = logged_in(customer)
+    session_outage.add("load")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        for _ in range(3):
+            assert client.get("/admin/login/").status_code == 200
+    [logged] = our_warnings(caplog)
+    assert logged == (
+        "maintenance_mode: the session store is unavailable (SessionServerDownError: the session server "
+        "refused the load); treating the visitor as anonymous."
+    )
