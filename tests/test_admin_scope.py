@@ -624,3 +624,16 @@ class TestAsyncWhoIsLoggedIn:
         assert BADGE in response.content
         assert WAGTAIL_SETTINGS_URL.encode() not in response.content
         assert "showing the badge without its settings link" in caplog.text
+
+
+def test_administrator_whose_browser_holds_a_customer_session_signs_in_after_one_page(
+    customer: User, staff_user: User, full: None
+) -> None:
+    """Full mode: the customer is logged out at the admin's login (the page, once),
+    and the browser, no longer logged in, then signs in as an administrator."""
+    client = logged_in(customer)
+    assert client.get("/admin/login/").status_code == 503
+    assert client.get("/admin/login/").status_code == 200
+    response = client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
