@@ -11,7 +11,7 @@ import functools
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -80,8 +80,9 @@ def decide(request: HttpRequest, snapshot: Snapshot, now: float, *, may_block: b
     if logged_in and _is_admin(compiled, user):
         return Verdict.SERVE_WITH_NOTICE
     # @maintenance_exempt views for everyone; the admin for visitors not logged in, so that
-    # administrators can sign in: a logged-in non-administrator there is on any other page.
-    if path_exemptions and _view_is_exempt(request, admin_open=not logged_in):
+    # administrators can sign in: a logged-in non-administrator there is on any other page,
+    # but for its login and logout when nobody logs them out (see _logged_in_admin_scope).
+    if path_exemptions and _view_is_exempt(request, snapshot, logged_in=logged_in):
         return Verdict.SERVE_EXEMPT_VIEW
     if snapshot.read_only:  # reads reach the site and nobody is logged out; only changes wait
         return Verdict.SERVE_READ_ONLY if request.method in READ_METHODS else Verdict.REFUSE_WRITE
@@ -200,22 +201,51 @@ def _client_ip_allowed(request: HttpRequest, snapshot: Snapshot, compiled: Rules
     return address is not None and any(address in network for network in networks)
 
 
-def _view_is_exempt(request: HttpRequest, *, admin_open: bool) -> bool:
-    exempt_admin = admin_open and conf.EXEMPT_ADMIN
+# How much of the admin (EXEMPT_ADMIN) a request's visitor may reach: all of it, its login and
+# logout views only, or none. Strings, not an enum: part of _resolves_to_exempt_view's cache key,
+# hashed on every blocked request, and an enum member's hash is a Python call.
+AdminScope = Literal["all", "login-logout", "none"]
+
+
+def _logged_in_admin_scope(snapshot: Snapshot) -> AdminScope:
+    """What of the admin a logged-in non-administrator reaches.
+
+    Where nobody logs them out (read-only mode, LOGOUT_USERS=False), that browser would
+    otherwise stay out of the admin's login for the whole window. The login replaces
+    their session with the administrator's; the logout is the way to the login for
+    staff, whom the admin's login page sends on to its index. Both only take access
+    away or ask for an administrator's password. LOGOUT_USERS=True logs them out here,
+    and the next request is a visitor's.
+    """
+    if snapshot.read_only or not conf.LOGOUT_USERS:
+        return "login-logout"
+    return "none"
+
+
+def _view_is_exempt(request: HttpRequest, snapshot: Snapshot, *, logged_in: bool) -> bool:
+    admin_scope: AdminScope
+    if not conf.EXEMPT_ADMIN:
+        admin_scope = "none"
+    elif logged_in:
+        admin_scope = _logged_in_admin_scope(snapshot)
+    else:
+        admin_scope = "all"  # what anonymous visitors, most of a flood, get without another call
     if request.resolver_match is not None:  # in process_view: the view Django really resolved
-        return _match_is_exempt(request.resolver_match, exempt_admin)
+        return _match_is_exempt(request.resolver_match, admin_scope)
     # Before the view is resolved, with the urlconf known so far: a middleware
     # placed after this one may still set request.urlconf, hence process_view.
     urlconf = getattr(request, "urlconf", None)
     # Translated URL patterns need LocaleMiddleware, which sets LANGUAGE_CODE
     # (cheaper than asking the translation machinery).
     language = getattr(request, "LANGUAGE_CODE", None)
-    return _resolves_to_exempt_view(request.path_info, urlconf, language, exempt_admin)
+    return _resolves_to_exempt_view(request.path_info, urlconf, language, admin_scope)
 
 
 @functools.lru_cache(maxsize=1024)
-def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str | None, exempt_admin: bool) -> bool:
-    """A ``@maintenance_exempt`` view, or any admin site's view (wherever it is mounted).
+def _resolves_to_exempt_view(
+    path_info: str, urlconf: str | None, language: str | None, admin_scope: AdminScope
+) -> bool:
+    """A ``@maintenance_exempt`` view, or an admin site's view (wherever it is mounted) ``admin_scope`` opens.
 
     ``language`` is part of the cache key because URL patterns may be translated.
     """
@@ -223,11 +253,13 @@ def _resolves_to_exempt_view(path_info: str, urlconf: str | None, language: str 
         match = resolve(path_info, urlconf)
     except Resolver404:
         return False
-    return _match_is_exempt(match, exempt_admin)
+    return _match_is_exempt(match, admin_scope)
 
 
-def _match_is_exempt(match: ResolverMatch, exempt_admin: bool) -> bool:
-    if exempt_admin and ("admin" in match.app_names or _is_wagtail_login_view(match)):
+def _match_is_exempt(match: ResolverMatch, admin_scope: AdminScope) -> bool:
+    if admin_scope == "all" and ("admin" in match.app_names or _is_wagtail_view(match, WAGTAIL_OPEN_VIEWS)):
+        return True
+    if admin_scope == "login-logout" and _is_login_or_logout_view(match):
         return True
     view = match.func
     # Django's class-based views keep their class in view_class, REST framework's viewsets in cls.
@@ -255,8 +287,19 @@ WAGTAIL_OPEN_VIEWS = frozenset(
 )
 
 
-def _is_wagtail_login_view(match: ResolverMatch) -> bool:
-    if match.url_name not in WAGTAIL_OPEN_VIEWS:
+def _is_login_or_logout_view(match: ResolverMatch) -> bool:
+    """Any admin site's login or logout (``admin:login``, ``admin:logout``), or the Wagtail admin's."""
+    if "admin" in match.app_names and match.url_name in _ADMIN_LOGIN_LOGOUT:
+        return True
+    return _is_wagtail_view(match, WAGTAIL_LOGIN_LOGOUT)
+
+
+_ADMIN_LOGIN_LOGOUT = frozenset({"login", "logout"})
+WAGTAIL_LOGIN_LOGOUT = frozenset({"wagtailadmin_login", "wagtailadmin_logout"})
+
+
+def _is_wagtail_view(match: ResolverMatch, names: frozenset[str]) -> bool:
+    if match.url_name not in names:
         return False
     view = getattr(match.func, "view_class", match.func)
     return view.__module__.startswith("wagtail.")  # not a project view that borrowed the name

@@ -6,8 +6,10 @@ visitors who are not logged in (its login, its password reset, the files its
 login page loads) and to administrators. A logged-in non-administrator (staff
 under ``ADMIN_CHECK = "superuser"``, say) is on the admin as on any other page:
 logged out and shown the page in full mode, reading but not writing in
-read-only mode. The Django admin and the Wagtail admin (mounted at ``/cms/``
-by tests.urls) alike, through the sync and the async path.
+read-only mode; but where nobody logs them out (read-only mode,
+``LOGOUT_USERS = False``) they reach the admin's login and logout, so that
+their browser can sign in as an administrator. The Django admin and the Wagtail
+admin (mounted at ``/cms/`` by tests.urls) alike, through the sync and the async path.
 """
 
 from __future__ import annotations
@@ -637,3 +639,179 @@ def test_administrator_whose_browser_holds_a_customer_session_signs_in_after_one
     response = client.post("/admin/login/", {"username": "admin", "password": "pw", "next": "/admin/"})
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+# The admin's login and logout for a logged-in non-administrator nobody logs out (read-only
+# mode, LOGOUT_USERS=False): an administrator whose browser holds a customer session signs
+# in there (the login replaces the session), staff log out to reach the login form; the
+# rest of the admin stays closed.
+
+ADMIN_LOGIN = {"username": "admin", "password": "pw", "next": "/admin/"}
+WITHOUT_LOGOUT = [("full", False), ("read_only", True)]  # (mode fixture, LOGOUT_USERS) where nobody logs out
+
+
+@pytest.fixture(params=WITHOUT_LOGOUT, ids=["full-without-logout-users", "read-only"])
+def nobody_logged_out(request: pytest.FixtureRequest, settings: SettingsWrapper) -> None:
+    mode, logout_users = request.param
+    settings.MAINTENANCE_MODE_LOGOUT_USERS = logout_users
+    request.getfixturevalue(mode)
+
+
+@override_settings(MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_administrator_whose_browser_holds_a_customer_session_signs_in_at_the_admin_without_logout_users(
+    customer: User, staff_user: User, full: None
+) -> None:
+    client = logged_in(customer)
+    customer_session = client.cookies["sessionid"].value
+    assert client.get("/admin/login/").status_code == 200
+    response = client.post("/admin/login/", ADMIN_LOGIN)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    assert not Session.objects.filter(session_key=customer_session).exists()  # replaced, not shared
+
+
+def test_administrator_whose_browser_holds_a_customer_session_signs_in_at_the_admin_in_read_only_mode(
+    customer: User, staff_user: User, read_only: None, superuser_check: None
+) -> None:
+    client = logged_in(customer)
+    assert client.get("/admin/login/").status_code == 200
+    response = client.post("/admin/login/", ADMIN_LOGIN)
+    assert response.status_code == 302
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 302  # an administrator's write
+    assert Group.objects.filter(name="Night shift").exists()
+
+
+def test_administrator_whose_browser_holds_a_customer_session_signs_in_at_the_wagtail_admin(
+    customer: User, editor: User, nobody_logged_out: None
+) -> None:
+    client = logged_in(customer)
+    assert client.get("/cms/login/").status_code == 200
+    assert client.post("/cms/login/", {"username": "editor", "password": "editor-pass"}).status_code == 302
+    response = client.get("/cms/")
+    assert response.status_code == 200
+    assert BADGE in response.content
+
+
+def test_staff_who_are_not_administrators_log_out_of_the_admin_to_sign_in_as_an_administrator_in_read_only_mode(
+    support_staff: User, staff_user: User, read_only: None, superuser_check: None
+) -> None:
+    """The admin's login page sends staff on to its index: its logout (a button on the pages
+    they read) is their way to the login form."""
+    client = logged_in(support_staff)
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.post("/admin/logout/").status_code == 200
+    assert not session_exists(client)
+    assert client.get("/admin/login/").status_code == 200
+    assert client.post("/admin/login/", ADMIN_LOGIN).status_code == 302
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 302
+
+
+def test_wagtail_editors_who_are_not_administrators_log_out_of_the_wagtail_admin(
+    editor: User, superuser_check: None, nobody_logged_out: None
+) -> None:
+    client = logged_in(editor)
+    response = client.post("/cms/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/cms/login/"
+    assert not Session.objects.exists()
+
+
+def test_the_rest_of_the_admin_stays_closed_to_a_logged_in_non_administrator_nobody_logs_out(
+    support_staff: User, superuser_check: None, nobody_logged_out: None
+) -> None:
+    client = logged_in(support_staff)
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 503
+    assert client.post("/cms/password_reset/", {"email": "support@example.com"}).status_code == 503
+    assert not Group.objects.filter(name="Night shift").exists()
+    assert not mail.outbox
+    assert session_exists(client)
+
+
+@override_settings(MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_the_rest_of_the_admin_shows_the_page_to_a_logged_in_non_administrator_without_logout_users(
+    support_staff: User, full: None, superuser_check: None
+) -> None:
+    client = logged_in(support_staff)
+    for path in ("/admin/", "/admin/auth/group/", "/admin/jsi18n/", "/cms/", "/cms/password_reset/", "/cms/jsi18n/"):
+        assert client.get(path).status_code == 503, path
+    assert session_exists(client)
+
+
+@override_settings(ROOT_URLCONF="tests.urls_wagtail_impostor", MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_a_project_view_named_like_wagtails_login_stays_closed_to_a_logged_in_non_administrator(
+    customer_client: Client, full: None
+) -> None:
+    assert customer_client.get("/impostor/login/").status_code == 503
+
+
+@override_settings(MAINTENANCE_MODE_EXEMPT_ADMIN=False, MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_without_the_admin_exemption_the_login_stays_closed_to_a_logged_in_non_administrator(
+    customer_client: Client, full: None
+) -> None:
+    assert customer_client.get("/admin/login/").status_code == 503
+    assert customer_client.get("/cms/login/").status_code == 503
+
+
+def test_a_non_administrator_who_signs_in_again_as_themselves_gets_the_page_on_the_next_admin_request(
+    support_staff: User, superuser_check: None, nobody_logged_out: None
+) -> None:
+    client = logged_in(support_staff)
+    response = client.post("/admin/login/", {"username": "support", "password": "support-pw", "next": "/admin/"})
+    assert response.status_code == 302  # the admin's login lets staff in: it cannot know our check
+    assert client.post(ADD_GROUP, {"name": "Night shift"}).status_code == 503
+    assert not Group.objects.filter(name="Night shift").exists()
+    read_only = MaintenanceSettings.load().mode == READ_ONLY
+    assert client.get("/admin/").status_code == (200 if read_only else 503)  # read-only: reads go through
+    assert session_exists(client)
+
+
+@pytest.mark.parametrize(("mode", "logout_users"), [("full", False), ("read-only", True), ("read-only", False)])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_event_loop_asks_a_thread_about_a_logged_in_user_at_the_admin_login_and_logout(
+    support_staff: User, superuser_check: None, settings: SettingsWrapper, mode: str, logout_users: bool, method: str
+) -> None:
+    settings.MAINTENANCE_MODE_LOGOUT_USERS = logout_users
+    snapshot = Snapshot(version=1, enabled=True, mode=mode)
+    for path in ("/admin/login/", "/admin/logout/", "/cms/login/", "/cms/logout/"):
+        request = getattr(RequestFactory(), method)(path)
+        request.user = support_staff
+        assert decide(request, snapshot, 0.0, may_block=False) is Verdict.NEEDS_IO, path
+        assert decide(request, snapshot, 0.0) is Verdict.SERVE_EXEMPT_VIEW, path
+
+
+def test_full_mode_logs_a_non_administrator_out_at_the_admin_login_as_anywhere(
+    support_staff: User, superuser_check: None
+) -> None:
+    """LOGOUT_USERS=True: logged out with the page there; the next request is a visitor's."""
+    request = RequestFactory().post("/admin/login/")
+    request.user = support_staff
+    assert decide(request, Snapshot(version=1, enabled=True), 0.0) is Verdict.LOGOUT_AND_BLOCK
+
+
+class TestAsyncLogin:
+    @pytest.mark.parametrize(("mode", "logout_users"), [("full", False), (READ_ONLY, True)])
+    async def test_async_administrator_whose_browser_holds_a_customer_session_signs_in_at_the_admin(
+        self, customer: User, staff_user: User, superuser_check: None, mode: str, logout_users: bool
+    ) -> None:
+        await sync_to_async(switch_on)(mode)
+        with override_settings(MAINTENANCE_MODE_LOGOUT_USERS=logout_users):
+            client = await alogged_in(customer)
+            assert (await client.get("/admin/login/")).status_code == 200
+            assert (await client.post("/admin/login/", ADMIN_LOGIN)).status_code == 302
+            assert (await client.post(ADD_GROUP, {"name": "Night shift"})).status_code == 302
+        assert await Group.objects.filter(name="Night shift").aexists()
+
+    @pytest.mark.parametrize(("mode", "logout_users"), [("full", False), (READ_ONLY, True)])
+    async def test_async_the_rest_of_the_admin_stays_closed_to_a_logged_in_non_administrator_but_its_logout(
+        self, support_staff: User, superuser_check: None, mode: str, logout_users: bool
+    ) -> None:
+        await sync_to_async(switch_on)(mode)
+        with override_settings(MAINTENANCE_MODE_LOGOUT_USERS=logout_users):
+            client = await alogged_in(support_staff)
+            assert (await client.post(ADD_GROUP, {"name": "Night shift"})).status_code == 503
+            assert await sync_to_async(session_exists)(client)
+            assert (await client.post("/admin/logout/")).status_code == 200
+        assert not await Group.objects.filter(name="Night shift").aexists()
+        assert not await sync_to_async(session_exists)(client)
