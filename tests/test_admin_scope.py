@@ -740,10 +740,19 @@ def test_the_rest_of_the_admin_shows_the_page_to_a_logged_in_non_administrator_w
 
 
 @override_settings(ROOT_URLCONF="tests.urls_wagtail_impostor", MAINTENANCE_MODE_LOGOUT_USERS=False)
-def test_a_project_view_named_like_wagtails_login_stays_closed_to_a_logged_in_non_administrator(
+def test_project_views_named_like_the_admins_login_stay_closed_to_a_logged_in_non_administrator(
     customer_client: Client, full: None
 ) -> None:
     assert customer_client.get("/impostor/login/").status_code == 503
+    assert customer_client.get("/accounts/login/").status_code == 503  # a "login" outside any admin site
+
+
+@override_settings(ROOT_URLCONF="tests.urls_second_admin", MAINTENANCE_MODE_LOGOUT_USERS=False)
+def test_every_admin_sites_login_is_open_to_a_logged_in_non_administrator_nobody_logs_out(
+    customer_client: Client, full: None
+) -> None:
+    assert customer_client.get("/staff-tools/login/").status_code == 200
+    assert customer_client.get("/staff-tools/").status_code == 503
 
 
 @override_settings(MAINTENANCE_MODE_EXEMPT_ADMIN=False, MAINTENANCE_MODE_LOGOUT_USERS=False)

@@ -4,5 +4,8 @@ from django.urls import path
 
 from tests import views
 
-# A project's own view that happens to carry the name of Wagtail's login view.
-urlpatterns = [path("impostor/login/", views.home, name="wagtailadmin_login")]
+# A project's own views that happen to carry the names of Wagtail's login view and the Django admin's.
+urlpatterns = [
+    path("impostor/login/", views.home, name="wagtailadmin_login"),
+    path("accounts/login/", views.home, name="login"),
+]
