@@ -154,7 +154,6 @@ def _logout(request: HttpRequest) -> None:
             # failed would turn the answer into a 500.
             session.clear()
             session._session_key = None
-            session.modified = False
         _make_anonymous(request)  # signed out, as logout() would have left it: a theme's page greets no one
 
 
