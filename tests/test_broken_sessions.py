@@ -170,6 +170,27 @@ def test_permission_check_on_a_failing_database_treats_the_user_as_no_administra
     assert not Session.objects.exists()  # then logged out like any non-administrator
 
 
+def test_badges_permission_check_on_a_failing_database_costs_the_settings_link_not_the_page(
+    settings: SettingsWrapper, hide_table: Tables, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Staff (an administrator under the default check, which costs no query) whose
+    link needs their permissions from the database: the page and the badge, no link,
+    and the operator is told what was lost."""
+    settings.MAINTENANCE_MODE_FORCE = True
+    support = User.objects.create_user("support", "support@example.com", "support-pw", is_staff=True)
+    client = logged_in(support)
+    hide_table("auth_user_user_permissions")
+    with caplog.at_level(logging.WARNING, "maintenance_mode"):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert b'id="maintenance-mode-indicator"' in response.content
+    assert b"/cms/maintenance/" not in response.content
+    [logged] = our_warnings(caplog)
+    assert logged.startswith("maintenance_mode: the user store is unavailable (")
+    assert "auth_user_user_permissions" in logged  # the database's own error: what is missing
+    assert logged.endswith("; showing the badge without its settings link.")
+
+
 def test_logged_in_user_without_a_session_gets_the_page(settings: SettingsWrapper, customer: User) -> None:
     """A token-auth middleware sets request.user with no session at all: nothing to flush, no 500."""
     from django.test import RequestFactory
