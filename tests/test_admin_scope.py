@@ -434,6 +434,29 @@ def test_badge_loads_no_session_to_decide_on_the_link(
     assert WAGTAIL_SETTINGS_URL.encode() not in content
 
 
+class RoleUser:
+    """A custom user model's user without PermissionsMixin (no is_superuser): staff,
+    with permissions its own has_perm reads from its role (a group) in the database."""
+
+    is_active = True
+    is_staff = True
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        app_label, codename = perm.split(".", 1)
+        return Group.objects.filter(
+            name=self.role, permissions__content_type__app_label=app_label, permissions__codename=codename
+        ).exists()
+
+
+async def async_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<html><body><h1>Live site</h1></body></html>")
+
+
 class TestBadgeAsync:
     @pytest.fixture
     def hops(self) -> Iterator[list[str]]:
@@ -457,6 +480,43 @@ class TestBadgeAsync:
         assert response.status_code == 200
         assert f'href="{WAGTAIL_SETTINGS_URL}"'.encode() in response.content
         assert hops == ["settle", "add_indicator"]
+
+    async def test_async_superuser_gets_the_badges_settings_link(
+        self, staff_user: User, long_ttl: None, hops: list[str]
+    ) -> None:
+        """An active superuser's link costs no query: decided in the event loop, still shown."""
+        publish(enabled=True)
+        response = await (await alogged_in(staff_user)).get("/async/")
+        assert f'href="{WAGTAIL_SETTINGS_URL}"'.encode() in response.content
+        assert hops == ["settle"]
+
+    async def test_async_custom_user_without_a_superuser_flag_gets_the_link_its_roles_grant(
+        self, long_ttl: None
+    ) -> None:
+        """A custom user model without PermissionsMixin has no is_superuser, and its own
+        has_perm may query: its link is decided in a thread, never a 500."""
+        maintainers = await Group.objects.acreate(name="Maintainers")
+        await sync_to_async(maintainers.permissions.add)(
+            *[p async for p in Permission.objects.filter(codename__in=["access_admin", "change_maintenancesettings"])]
+        )
+        publish(enabled=True)
+        request = RequestFactory().get("/")
+        request.user = RoleUser("Maintainers")  # type: ignore[assignment]  # not AUTH_USER_MODEL: a custom one
+        response = await middleware.MaintenanceModeMiddleware(async_page)(request)
+        assert response.status_code == 200
+        assert f'href="{WAGTAIL_SETTINGS_URL}"'.encode() in response.content
+
+    async def test_async_bypass_holders_page_that_read_no_logged_in_user_gets_the_badge_without_a_second_hop(
+        self, long_ttl: None, hops: list[str]
+    ) -> None:
+        """The view read request.user (an anonymous visitor): no link to decide, no thread for the badge."""
+        publish(enabled=True, secret="preview-token-123")
+        client = AsyncClient()
+        client.cookies["maintenance_bypass"] = bypass.make_cookie_value("preview-token-123")
+        response = await client.get("/account/")
+        assert b"Not signed in" in response.content
+        assert BADGE in response.content
+        assert hops == []
 
     async def test_async_wagtail_editor_gets_the_badge_without_the_link(
         self, editor: User, long_ttl: None, hops: list[str]
