@@ -387,7 +387,7 @@ NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def maintenance_response(
-    request: HttpRequest, snapshot: Snapshot, read_only: bool = False, html: bytes | None = None
+    request: HttpRequest, snapshot: Snapshot, *, read_only: bool, html: bytes | None = None
 ) -> HttpResponse:
     """The 503; ``read_only``: the answer to a refused change, whose wording says it was not saved;
     ``html``: the page's body when the caller already has it."""
