@@ -240,6 +240,10 @@ def test_refresher_survives_a_failing_listener(
             eventually(lambda: len(calls) == 2, "the refresher died with the listener")
     finally:
         state._refresh_listeners.remove(broken)
+    [failure] = caplog.records
+    assert failure.getMessage() == "maintenance_mode: refreshing the state failed."
+    assert failure.exc_info is not None
+    assert repr(failure.exc_info[1]) == "RuntimeError('bug in a listener')"
 
 
 def test_no_thread_available_means_refreshing_in_the_request(
@@ -380,3 +384,48 @@ def test_refresher_does_not_read_while_the_snapshot_is_fresh(store: state.Store,
     readings = store._readings
     time.sleep(2.5 * state.MIN_POLL_INTERVAL + 1)  # past a poll of the real-time TTL (1 s)
     assert store._readings == readings  # polled, found the snapshot fresh by the store's clock, read nothing
+
+
+class RefresherClock:
+    """The store's clock, telling how often the refresher thread looked at it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.looks_by_the_refresher = 0
+
+    def __call__(self) -> float:
+        if threading.current_thread().name == "maintenance_mode refresher":
+            self.looks_by_the_refresher += 1
+        return self._clock()
+
+
+def test_idle_refresher_reads_at_the_exact_instant_the_snapshot_lapses(store: state.Store, clock: FakeClock) -> None:
+    """The refresher's poll and a request agree: at the expiry instant the snapshot is due."""
+    save(enabled=False)
+    clock.advance(2)
+    store.current()
+    eventually(lambda: store._readings > 0, "the first reading never happened")
+    MaintenanceSettings.objects.filter(pk=MaintenanceSettings.SINGLETON_PK).update(enabled=True, version=1000)
+    clock.advance(1)  # exactly the TTL since that reading, and no request comes
+    assert store._expires == clock()
+    eventually(lambda: store._current.enabled, "the refresher kept the snapshot past its expiry")
+
+
+def test_refresher_keeps_polling_after_a_poll_that_found_the_snapshot_fresh(
+    store: state.Store, clock: FakeClock
+) -> None:
+    """A request or a writer refreshed meanwhile: the poll reads nothing, and a later change still comes in."""
+    save(enabled=False)
+    clock.advance(2)
+    store.current()
+    eventually(lambda: store._readings > 0, "the first reading never happened")
+    thread = store._thread
+    watched = RefresherClock(clock)
+    store._clock = watched
+    readings = store._readings
+    eventually(lambda: watched.looks_by_the_refresher > 0, "the refresher never polled")  # the clock has not moved
+    assert store._readings == readings  # the poll found the snapshot fresh and read nothing
+    MaintenanceSettings.objects.filter(pk=MaintenanceSettings.SINGLETON_PK).update(enabled=True, version=1000)
+    clock.advance(2)  # the snapshot lapses, and no request comes to notice it
+    eventually(lambda: store._current.enabled, "the refresher stopped after the poll it skipped")
+    assert store._thread is thread

@@ -669,6 +669,14 @@ class TestSnapshot:
         assert Snapshot(enabled=True, ends_at=200.0).retry_after(199.9) == 1
         assert Snapshot(enabled=True, ends_at=200.0).retry_after(300.0) is None
 
+    def test_retry_after_at_the_exact_end_is_the_configured_default(self, settings: SettingsWrapper) -> None:
+        """At the end instant nothing is left to count down: a client is never told to retry in 0 s."""
+        window = Snapshot(enabled=True, ends_at=200.0)
+        assert window.retry_after(200.0) is None  # no MAINTENANCE_MODE_RETRY_AFTER: no header
+        settings.MAINTENANCE_MODE_RETRY_AFTER = 120
+        assert window.retry_after(200.0) == 120
+        assert window.retry_after(199.5) == 1  # half a second before the end: still counting down
+
 
 class TestPropagationWarning:
     def test_no_warning_when_the_cache_has_the_version(self, shared_cache: BaseCache) -> None:
