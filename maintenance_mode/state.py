@@ -312,7 +312,7 @@ class Store:
                 # database connections: this thread's closes after each reading.
                 connections.close_all()
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float) -> None:
         """Stop the refresher thread (tests; a process simply exits).
 
         Waits at most ``timeout`` seconds: a refresher stuck in a reading stops

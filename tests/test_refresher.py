@@ -36,7 +36,7 @@ def store(settings: SettingsWrapper, clock: FakeClock) -> Iterator[state.Store]:
     settings.MAINTENANCE_MODE_BACKGROUND_REFRESH = True
     settings.MAINTENANCE_MODE_STATE_TTL = 1
     yield state.store
-    state.store.close()
+    state.store.close(timeout=5)
 
 
 class Hang:
@@ -265,7 +265,7 @@ def test_closed_store_stops_its_refresher(store: state.Store) -> None:
     store.current()
     thread = store._thread
     assert thread is not None
-    store.close()
+    store.close(timeout=5)
     assert not thread.is_alive()
 
 
