@@ -146,6 +146,21 @@ class TestWrites:
         assert payload["version"] == row.version
         assert payload["message"] == "hello"
 
+    def test_write_overwrites_a_cache_entry_that_does_not_unpickle(
+        self, shared_cache: BaseCache, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Garbage the writer cannot even read must not block the new state (the readers delete it too late)."""
+        key = shared_cache.make_and_validate_key(CACHE_KEY)
+        shared_cache._cache.get_client(write=True).set(key, b"\x80\x05garbage")  # type: ignore[attr-defined]
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the unpickler says
+            shared_cache.get(CACHE_KEY)
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            row = enable(message="over the garbage")
+        assert caplog.messages == []
+        payload = shared_cache.get(CACHE_KEY)
+        assert payload["version"] == row.version
+        assert payload["message"] == "over the garbage"
+
     def test_nothing_is_published_when_the_transaction_rolls_back(self, shared_cache: BaseCache) -> None:
         from django.db import transaction
         from django.test import TestCase
