@@ -42,6 +42,7 @@ with :func:`on_refresh` when the app is ready.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -403,12 +404,11 @@ class Store:
         # Two writers racing to the cache: the older must not land last.
         # (Check-then-set narrows the window to one round trip; the cache
         # timeout bounds what remains.)
-        try:
-            cached = cache.get(CACHE_KEY)
-        except Exception:  # noqa: BLE001 - garbage that does not unpickle must not block its overwrite
-            cached = None  # (if the cache is down, set() fails and says so)
-        if _payload_version(cached) > snapshot.version:
-            return
+        # Garbage that does not unpickle must not block its overwrite (if the
+        # cache is down, set() fails and says so).
+        with contextlib.suppress(Exception):
+            if _payload_version(cache.get(CACHE_KEY)) > snapshot.version:
+                return
         cache.set(CACHE_KEY, snapshot.to_payload(), conf.CACHE_TIMEOUT)
 
     def propagation_warning(self, version: int) -> str | None:
