@@ -419,6 +419,7 @@ def test_refresher_keeps_polling_after_a_poll_that_found_the_snapshot_fresh(
     clock.advance(2)
     store.current()
     eventually(lambda: store._readings > 0, "the first reading never happened")
+    eventually(lambda: not store._refresh_lock.locked(), "the first reading never finished")  # its clock call too
     thread = store._thread
     watched = RefresherClock(clock)
     store._clock = watched
