@@ -485,12 +485,56 @@ class TestFaults:
         assert snapshot.enabled
         assert not snapshot.known
 
-    def test_cache_add_failure_is_survived(self, shared_cache: BaseCache) -> None:
+    def test_cache_add_failure_is_survived(self, shared_cache: BaseCache, caplog: pytest.LogCaptureFixture) -> None:
         enable(message="truth")
         shared_cache.delete(CACHE_KEY)
         state.store._expires = -1
-        with mock.patch.object(type(shared_cache), "add", side_effect=ConnectionError("gone")):
+        with (
+            caplog.at_level(logging.WARNING, "maintenance_mode"),
+            mock.patch.object(type(shared_cache), "add", side_effect=ConnectionError("gone")),
+        ):
             assert state.current().message == "truth"
+        assert caplog.record_tuples == [
+            (
+                "maintenance_mode",
+                logging.WARNING,
+                "maintenance_mode: the cache is unavailable (ConnectionError: gone); serving the last known state.",
+            )
+        ]
+
+    def test_cache_outage_during_a_reading_is_logged_and_so_is_its_end(
+        self, shared_cache: BaseCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The refresher's cache read fails: the database answers meanwhile, and the cache's return is news."""
+        enable(message="truth")
+        MaintenanceSettings.objects.update(message="changed behind the app's back")
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            with mock.patch.object(type(shared_cache), "get", side_effect=ConnectionError("gone")):
+                assert state.current().message == "changed behind the app's back"  # from the database
+            clock.advance(2.5)
+            assert state.current().message == "truth"  # from the cache again (the raw change never reached it)
+        assert caplog.record_tuples == [
+            (
+                "maintenance_mode",
+                logging.WARNING,
+                "maintenance_mode: the cache is unavailable (ConnectionError: gone); serving the last known state.",
+            ),
+            ("maintenance_mode", logging.WARNING, "maintenance_mode: the cache is back after 2.5 s."),
+        ]
+
+    def test_cache_entry_refilled_after_a_miss_expires_after_the_cache_timeout(
+        self, settings: SettingsWrapper, shared_cache: BaseCache
+    ) -> None:
+        """Neither forever nor the cache's own default (300 s): MAINTENANCE_MODE_CACHE_TIMEOUT bounds a stale entry."""
+        settings.MAINTENANCE_MODE_CACHE_TIMEOUT = 3600
+        row = enable()
+        shared_cache.delete(CACHE_KEY)
+        state.store._expires = -1
+        state.current()  # the miss: the database is read and the entry refilled
+        assert shared_cache.get(CACHE_KEY)["version"] == row.version
+        key = shared_cache.make_and_validate_key(CACHE_KEY)
+        seconds_left = shared_cache._cache.get_client(key).ttl(key)  # type: ignore[attr-defined]
+        assert 3000 < seconds_left <= 3600  # generous: only a test stuck for ten minutes gets below
 
     def test_missing_table_serves_the_site_never_a_500(self, hidden_table: None, client: Client) -> None:
         assert client.get("/").status_code == 200
