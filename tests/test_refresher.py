@@ -247,7 +247,7 @@ def test_refresher_survives_a_failing_listener(
 
 
 def test_no_thread_available_means_refreshing_in_the_request(
-    store: state.Store, caplog: pytest.LogCaptureFixture
+    store: state.Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     save(enabled=True, message="read inline")
     store.reset()
@@ -257,8 +257,27 @@ def test_no_thread_available_means_refreshing_in_the_request(
     ):
         assert store.current().message == "read inline"
         assert store.fresh() is not None
-    assert "no refresher thread" in caplog.text
+        MaintenanceSettings.objects.update(message="read inline again")  # behind the app's back
+        clock.advance(2)  # the next lapse: no second attempt at a thread, and no second log line
+        assert store.current().message == "read inline again"
+    assert caplog.record_tuples == [
+        (
+            "maintenance_mode",
+            logging.WARNING,
+            "maintenance_mode: no refresher thread (can't start new thread); refreshing in requests.",
+        )
+    ]
     assert store._thread is None
+
+
+def test_refresher_is_a_daemon_thread_named_for_thread_dumps(store: state.Store) -> None:
+    """A daemon, so that the refresher, which never ends by itself, never keeps a process from exiting
+    (started here from the main thread, whose threads are not daemons unless told)."""
+    store.current()
+    thread = store._thread
+    assert thread is not None
+    assert thread.name == "maintenance_mode refresher"
+    assert thread.daemon
 
 
 def test_closed_store_stops_its_refresher(store: state.Store) -> None:
