@@ -187,6 +187,45 @@ class TestWrites:
         state.store.publish(Snapshot(enabled=False, version=9))
         assert state.store.current().version == 10
 
+    def test_publication_of_the_version_in_hand_restarts_the_ttl(
+        self, settings: SettingsWrapper, clock: FakeClock
+    ) -> None:
+        """The refresher read the row a writer had just committed, before the writer's on-commit
+        publication ran: that publication, of the same version, is the truth as of now."""
+        from django.test import TestCase
+
+        settings.MAINTENANCE_MODE_STATE_TTL = 60
+        row = MaintenanceSettings.load()
+        row.enabled = True
+        with TestCase.captureOnCommitCallbacks() as publications:
+            row.save()
+        assert state.current().version == row.version  # the reading, at 0 s: trusted until 60 s
+        clock.advance(30)
+        for publish in publications:
+            publish()  # trusted until 90 s
+        clock.advance(40)
+        with CaptureQueriesContext(connection) as queries:
+            assert state.current().enabled
+        assert len(queries) == 0
+
+    def test_cache_outage_at_a_write_is_logged_and_so_is_its_end(
+        self, shared_cache: BaseCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            with mock.patch.object(type(shared_cache), "set", side_effect=ConnectionError("gone")):
+                enable(message="first")
+            clock.advance(3)
+            row = enable(message="second")
+        assert caplog.record_tuples == [
+            (
+                "maintenance_mode",
+                logging.WARNING,
+                "maintenance_mode: the cache is unavailable (ConnectionError: gone); serving the last known state.",
+            ),
+            ("maintenance_mode", logging.WARNING, "maintenance_mode: the cache is back after 3.0 s."),
+        ]
+        assert shared_cache.get(CACHE_KEY)["version"] == row.version
+
     def test_write_with_the_cache_down_is_still_committed_and_logged(
         self, dead_cache: BaseCache, caplog: pytest.LogCaptureFixture
     ) -> None:
