@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 from django.core.cache import BaseCache, caches
 from django.db import connection, connections
+from django.db.models import Model
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -72,6 +73,20 @@ def hidden_table() -> Iterator[None]:
     yield
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE mm_hidden RENAME TO maintenance_mode_maintenancesettings")
+
+
+class PrimaryReplicaRouter:
+    """Reads to a replica, this app's writes to the primary (Django's documented router shape).
+
+    There is no "replica" database in the tests: a reading sent there fails, so a
+    reading that succeeds went to the primary.
+    """
+
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
+        return "replica"
+
+    def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
+        return "default" if model._meta.app_label == "maintenance_mode" else None
 
 
 class TestNoPerRequestIO:
@@ -365,6 +380,18 @@ class TestRefreshOrder:
         enable(message="db only")
         state.store.reset()
         assert state.current().message == "db only"
+
+    def test_state_is_read_from_the_primary_not_from_a_replica(
+        self, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A lagging replica could hand back an older version: the reading goes where the row is written."""
+        enable(message="saved")
+        MaintenanceSettings.objects.update(message="changed on the primary")  # behind the app's back
+        settings.DATABASE_ROUTERS = [PrimaryReplicaRouter()]
+        state.store._expires = -1
+        with caplog.at_level(logging.WARNING, "maintenance_mode"):
+            assert state.current().message == "changed on the primary"
+        assert caplog.record_tuples == []
 
     def test_missing_row_reads_as_off(self) -> None:
         assert MaintenanceSettings.objects.count() == 0
