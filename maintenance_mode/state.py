@@ -518,7 +518,7 @@ class Store:
     def _read_database(self) -> Snapshot:
         # Through the registry, not an import: the state layer does not depend
         # on the models module, which depends on it.
-        model = apps.get_model("maintenance_mode", "MaintenanceSettings")
+        model = apps.get_model("maintenance_mode.maintenancesettings")  # its label_lower
         # The primary (write) database: a lagging replica could hand back an
         # older version. A savepoint, so that a failure (e.g. no table yet)
         # cannot poison the caller's transaction on PostgreSQL.
