@@ -280,6 +280,25 @@ def test_refresher_is_a_daemon_thread_named_for_thread_dumps(store: state.Store)
     assert thread.daemon
 
 
+def test_process_with_a_refresher_still_exits() -> None:
+    """A worker whose refresher is mid-loop exits when its main thread ends (the test above checks the
+    flag in-process, for mutmut, which cannot follow a subprocess)."""
+    code = (
+        "import os\n"
+        "import django\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
+        "django.setup()\n"
+        "from django.test.utils import override_settings\n"
+        "from maintenance_mode import state\n"
+        "with override_settings(MAINTENANCE_MODE_BACKGROUND_REFRESH=True):\n"
+        "    state.store.fresh()\n"  # starts the refresher, which then polls for ever
+        "    print(state.store._thread.is_alive())\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout == "True\n"
+
+
 def test_closed_store_stops_its_refresher(store: state.Store) -> None:
     store.current()
     thread = store._thread
