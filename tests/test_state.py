@@ -743,27 +743,40 @@ class TestSnapshot:
         assert not snapshot.read_only
 
     @pytest.mark.parametrize(
-        "change",
+        ("change", "reason"),
         [
-            {"enabled": "true"},
-            {"mode": None},
-            {"signalled_active": None},
-            {"message": None},
-            {"version": -1},
-            {"version": True},
-            {"version": "3"},
-            {"allowed_ips": "10.0.0.300"},
-            {"starts_at": "2030-01-01"},
-            {"starts_at": True},
-            {"ends_at": float("nan")},
-            {"ends_at": 1e20},  # beyond what a datetime can show
-            {"ends_at": datetime(2030, 1, 1)},  # naive
+            ({"enabled": "true"}, "enabled and signalled_active must be booleans"),
+            ({"signalled_active": None}, "enabled and signalled_active must be booleans"),
+            ({"mode": None}, "mode must be a string"),
+            ({"message": None}, "text fields must be strings"),
+            ({"version": -1}, "version must be a non-negative integer"),
+            ({"version": True}, "version must be a non-negative integer"),
+            ({"version": "3"}, "version must be a non-negative integer"),
+            ({"allowed_ips": "10.0.0.300"}, "allowed_ips: "),
+            ({"starts_at": "2030-01-01"}, "bad timestamp '2030-01-01'"),
+            ({"starts_at": True}, "bad timestamp True"),
+            ({"ends_at": float("nan")}, "bad timestamp nan"),
+            ({"ends_at": 1e20}, "timestamp out of range: 1e+20"),  # beyond what a datetime can show
+            ({"ends_at": datetime(2030, 1, 1)}, "naive datetime in the state; is USE_TZ off?"),
         ],
     )
-    def test_malformed_payloads_are_refused(self, change: dict[str, object]) -> None:
+    def test_malformed_payloads_are_refused_saying_what_is_wrong(self, change: dict[str, object], reason: str) -> None:
+        """The reason is what an operator reads in the log line about a malformed cached state."""
         payload = Snapshot().to_payload() | change
-        with pytest.raises(ValueError, match=r"must be|allowed_ips|timestamp|naive"):
+        with pytest.raises(ValueError, match=rf"^{re.escape(reason)}"):
             Snapshot.from_payload(payload)
+
+    @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14, UTC-11
+    def test_the_latest_and_earliest_times_a_datetime_can_show_are_accepted_in_any_server_time_zone(
+        self, settings: SettingsWrapper, zone: str
+    ) -> None:
+        """The range check is in UTC, as the page shows the times: a server's local zone
+        must not turn the last second of year 9999 (or the first of year 1) into an error."""
+        settings.TIME_ZONE = zone  # Django sets TZ and calls time.tzset()
+        latest = datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt_timezone.utc).timestamp()
+        earliest = datetime(1, 1, 1, tzinfo=dt_timezone.utc).timestamp()
+        window = Snapshot.from_payload(Snapshot().to_payload() | {"starts_at": earliest, "ends_at": latest})
+        assert (window.starts_at, window.ends_at) == (earliest, latest)
 
     def test_non_mapping_payload_is_refused(self) -> None:
         with pytest.raises(ValueError, match="expected a mapping"):
