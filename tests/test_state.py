@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -706,6 +707,34 @@ class TestForce:
         response = client.get("/")
         assert response.status_code == 503
         assert "Back at three." in response.content.decode()
+
+    @pytest.mark.parametrize(
+        "saved",
+        [
+            {"mode": "read-only"},  # reads would stay open
+            {"starts_at": datetime(2100, 1, 1, tzinfo=dt_timezone.utc)},  # not begun yet
+            {"ends_at": datetime(2000, 1, 1, tzinfo=dt_timezone.utc)},  # over already
+        ],
+        ids=["read-only", "window-not-begun", "window-over"],
+    )
+    def test_force_on_closes_the_whole_site_whatever_the_row_saved_in_this_process_holds(
+        self, settings: SettingsWrapper, client: Client, saved: dict[str, object]
+    ) -> None:
+        """The emergency switch: a full 503 now, with no end time from the row."""
+        settings.MAINTENANCE_MODE_FORCE = True
+        enable(enabled=False, **saved)  # an administrator of this server, during the emergency
+        response = client.get("/")
+        assert response.status_code == 503
+        assert "Retry-After" not in response
+        assert json.loads(client.get("/", HTTP_ACCEPT="application/json").content)["read_only"] is False
+
+    def test_force_off_opens_the_site_whatever_the_row_saved_in_this_process_holds(
+        self, settings: SettingsWrapper, client: Client
+    ) -> None:
+        settings.MAINTENANCE_MODE_FORCE = False
+        enable(mode="read-only")
+        for response in (client.get("/"), client.post("/")):  # not even writes are refused
+            assert (response.status_code, response.content) == (200, b"<html><body><h1>Live site</h1></body></html>")
 
     def test_force_on_works_with_the_database_down(self, settings: SettingsWrapper, hidden_table: None) -> None:
         settings.MAINTENANCE_MODE_FORCE = True
