@@ -30,8 +30,11 @@ MANAGE_PY = EXAMPLE_PROJECT / "manage.py"
 STATE_TTL = 1.0
 # Slack on top of the TTL for one cache round trip, the poll interval and a busy
 # 2-core machine. A correctness bound (a worker that never refreshes, or refreshes
-# from a stale source, blows far past it), not a performance measurement.
-MARGIN = 1.5
+# from a stale source, blows far past it: CACHE_TIMEOUT is 60 s), not a performance
+# measurement: the times measured are reported (tests/integration/report.py).
+# 1.5 s was too tight for a loaded machine: 2.58 s for the Redis-outage fallback
+# with a mutation run beside the CI run (typically 0.4-1.1 s).
+MARGIN = 2.5
 PROPAGATION_BOUND = STATE_TTL + MARGIN
 
 # Inherited variables that would change what the served site does.
