@@ -185,3 +185,16 @@ def shared_cache(settings: Settings) -> Iterator[BaseCache]:
     cache = caches["shared"]
     yield cache
     cache.delete(CACHE_KEY)
+
+
+@pytest.fixture
+def hops() -> Iterator[list[str]]:
+    """The names of what the middleware hands to a worker thread."""
+    names: list[str] = []
+
+    def recording(func: Any, *args: Any, **kwargs: Any) -> Any:
+        names.append(func.__name__)
+        return sync_to_async(func, *args, **kwargs)
+
+    with mock.patch("maintenance_mode.middleware.sync_to_async", recording):
+        yield names

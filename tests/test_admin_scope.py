@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -458,17 +457,6 @@ async def async_page(request: HttpRequest) -> HttpResponse:
 
 
 class TestBadgeAsync:
-    @pytest.fixture
-    def hops(self) -> Iterator[list[str]]:
-        names: list[str] = []
-
-        def recording(func: Any, *args: Any, **kwargs: Any) -> Any:
-            names.append(func.__name__)
-            return sync_to_async(func, *args, **kwargs)
-
-        with mock.patch("maintenance_mode.middleware.sync_to_async", recording):
-            yield names
-
     async def test_async_badge_checks_a_staff_members_permissions_in_a_thread(
         self, support_staff: User, long_ttl: None, hops: list[str]
     ) -> None:

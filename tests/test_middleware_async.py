@@ -45,19 +45,6 @@ def publish(**fields: Any) -> Snapshot:
     return snapshot
 
 
-@pytest.fixture
-def hops() -> Iterator[list[str]]:
-    """The names of what the middleware hands to a worker thread."""
-    names: list[str] = []
-
-    def recording(func: Any, *args: Any, **kwargs: Any) -> Any:
-        names.append(func.__name__)
-        return sync_to_async(func, *args, **kwargs)
-
-    with mock.patch("maintenance_mode.middleware.sync_to_async", recording):
-        yield names
-
-
 class TestDecidedInTheEventLoop:
     async def test_anonymous_visitor_gets_the_page_without_a_hop_once_it_is_rendered(
         self, async_client: AsyncClient, hops: list[str]
