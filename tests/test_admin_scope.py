@@ -37,6 +37,7 @@ from maintenance_mode import bypass, middleware, state
 from maintenance_mode.middleware import Verdict, decide
 from maintenance_mode.models import MaintenanceSettings
 from maintenance_mode.snapshot import READ_ONLY, Snapshot
+from tests.clients import alogged_in, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)  # async code reaches the database from another thread
 
@@ -100,18 +101,6 @@ def full(db: None) -> None:
 @pytest.fixture
 def read_only(db: None) -> None:
     switch_on(MaintenanceSettings.Mode.READ_ONLY)
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-async def alogged_in(user: User) -> AsyncClient:
-    client = AsyncClient()
-    await client.aforce_login(user)
-    return client
 
 
 def session_exists(client: Client | AsyncClient) -> bool:

@@ -27,6 +27,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from maintenance_mode import middleware, state
 from maintenance_mode.snapshot import Snapshot
 from tests import sessions
+from tests.clients import logged_in
 from tests.middleware import STATUS_PAGE
 
 # Autocommit: on PostgreSQL a failed query must not abort the test's own transaction.
@@ -70,12 +71,6 @@ def session_outage(settings: SettingsWrapper) -> Iterator[set[str]]:
     settings.SESSION_ENGINE = "tests.sessions"
     yield sessions.SessionStore.failing
     sessions.SessionStore.failing.clear()
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 
 from maintenance_mode import state
 from maintenance_mode.models import MaintenanceEvent, MaintenanceSettings
+from tests.clients import logged_in
 
 WITHOUT_WAGTAIL = [app for app in settings.INSTALLED_APPS if not app.startswith(("wagtail", "maintenance_mode.c"))]
 
@@ -45,12 +46,6 @@ def maintainer(db: None) -> User:
     user = User.objects.create_user("maintainer", "maintainer@example.com", "pw")
     user.groups.add(group("Maintainers", "wagtailadmin.access_admin", "maintenance_mode.change_maintenancesettings"))
     return user
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_wagtail_editor_sees_the_live_site_with_the_badge_during_maintenance(
